@@ -1,0 +1,39 @@
+"""Reads: a call is visible to its two parties only (others get DoesNotExist → 404)."""
+
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
+
+from calls.models import Call, Ice, Sdp
+
+
+def callee_get(*, pk: int) -> User:
+    """The active user ``pk`` (the id that names message authors and presence), or 404."""
+    return User.objects.get(pk=pk, is_active=True)
+
+
+def calls_of(*, user: User) -> QuerySet[Call]:
+    """The user's calls, newest first."""
+    return Call.objects.filter(Q(caller=user) | Q(callee=user)).select_related("caller", "callee")
+
+
+def call_get_for_party(*, user: User, pk: int) -> Call:
+    """The call ``pk`` if ``user`` is one of its parties, else ``Call.DoesNotExist``."""
+    return calls_of(user=user).get(pk=pk)
+
+
+def sdps_of(*, call: Call) -> QuerySet[Sdp]:
+    """The call's session descriptions, in the order they were sent."""
+    return Sdp.objects.filter(call=call).order_by("id")
+
+
+def ice_of(*, call: Call) -> QuerySet[Ice]:
+    """The call's candidates, in the order they were trickled."""
+    return Ice.objects.filter(call=call).order_by("id")
+
+
+def calls_for_dashboard(*, recent: int = 100) -> list[Call]:
+    """Every live call, then the most recent others, newest first."""
+    calls = Call.objects.select_related("caller", "callee").order_by("-id")
+    live = list(calls.filter(state__in=[Call.State.RINGING, Call.State.ACCEPTED]))
+    others = list(calls.exclude(pk__in=[c.pk for c in live])[:recent])
+    return sorted([*live, *others], key=lambda call: call.pk, reverse=True)

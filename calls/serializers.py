@@ -1,0 +1,66 @@
+"""One serializer per model: the same JSON on the socket, in pushes, on the dashboard, in REST."""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from calls.models import Call, Ice, Sdp
+from rooms.serializers import UserSerializer
+
+
+class CallSerializer(serializers.ModelSerializer):
+    """A call's parties, state and times (never its SDP or candidates)."""
+
+    caller = UserSerializer(read_only=True)
+    callee = UserSerializer(read_only=True)
+    room: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    duration = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Call
+        fields = [
+            "id", "caller", "callee", "room", "state", "end_reason", "created_at",
+            "expires_at", "answered_at", "ended_at", "duration",
+        ]
+        read_only_fields = fields
+
+    def get_duration(self, call: Call) -> float | None:
+        """Seconds from answer to end, once both are known."""
+        if call.answered_at and call.ended_at:
+            return round((call.ended_at - call.answered_at).total_seconds(), 3)
+        return None
+
+
+class CallCreateSerializer(serializers.Serializer):
+    """Whom to call (a user id, as for message authors and presence), and from which room."""
+
+    callee = serializers.IntegerField(min_value=1)
+    room = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class SdpSerializer(serializers.ModelSerializer):
+    """A session description as the other party receives it."""
+
+    sender = serializers.IntegerField(source="sender_id", read_only=True)
+    call: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    sdp = serializers.CharField(trim_whitespace=False, max_length=settings.PARLEY["SDP_MAX_BYTES"])
+
+    class Meta:
+        model = Sdp
+        fields = ["id", "call", "sender", "type", "sdp", "created_at"]
+        read_only_fields = ["id", "call", "sender", "created_at"]
+
+
+class IceSerializer(serializers.ModelSerializer):
+    """A trickled candidate, in the field names of RTCIceCandidateInit (snake_cased)."""
+
+    sender = serializers.IntegerField(source="sender_id", read_only=True)
+    call: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    candidate = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=2048)
+
+    class Meta:
+        model = Ice
+        fields = [
+            "id", "call", "sender", "candidate", "sdp_mid", "sdp_mline_index",
+            "username_fragment", "created_at",
+        ]
+        read_only_fields = ["id", "call", "sender", "created_at"]

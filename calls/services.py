@@ -1,0 +1,286 @@
+"""The call state machine. Every change of a call's state goes through ``_transition``.
+
+ringing → accepted → ended(reason); ringing → rejected | cancelled | missed; busy is born ended.
+An illegal transition raises ``CallConflict`` (409), never a silent change.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from calls.models import Call, Ice, Sdp
+from rooms.models import Room
+from rooms.selectors import is_member, is_online
+
+State = Call.State
+Reason = Call.EndReason
+
+TRANSITIONS: dict[tuple[str, str], None] = dict.fromkeys(
+    [
+        (State.RINGING, State.ACCEPTED),
+        (State.RINGING, State.REJECTED),
+        (State.RINGING, State.CANCELLED),
+        (State.RINGING, State.MISSED),
+        (State.ACCEPTED, State.ENDED),
+    ]
+)
+FINAL_REASON: dict[str, str] = {
+    State.REJECTED: Reason.REJECTED,
+    State.CANCELLED: Reason.CANCELLED,
+    State.MISSED: Reason.MISSED,
+}
+
+
+class CallConflict(Exception):
+    """The call is not in a state that allows this (409)."""
+
+
+def _lock_users(*user_ids: int) -> None:
+    # Serialises invites and accepts touching the same people, in a fixed order (no deadlock),
+    # so two crossing invites (glare) or two accepts cannot both win.
+    list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk"))
+
+
+def _locked(call: Call) -> Call:
+    return Call.objects.select_for_update().get(pk=call.pk)
+
+
+def _transition(call: Call, to: str, *, now: datetime, reason: str = "") -> Call:
+    """Move a locked call to ``to``, stamping its times; refuse anything not in TRANSITIONS."""
+    if (call.state, to) not in TRANSITIONS:
+        raise CallConflict(f"The call is {call.state}; it cannot become {to}.")
+    call.state = to
+    if to == State.ACCEPTED:
+        call.answered_at = now
+    else:
+        call.ended_at = now
+        call.end_reason = reason or FINAL_REASON.get(to, "")
+    call.save(update_fields=["state", "answered_at", "ended_at", "end_reason"])
+    return call
+
+
+def _live_calls(user_id: int) -> QuerySet[Call]:
+    return Call.objects.filter(Q(caller_id=user_id) | Q(callee_id=user_id)).filter(
+        state__in=[State.RINGING, State.ACCEPTED]
+    )
+
+
+def _expire_if_due(call: Call, now: datetime) -> bool:
+    """A ringing call past its lifetime becomes missed, whoever notices first."""
+    if call.state == State.RINGING and call.expires_at <= now:
+        _transition(call, State.MISSED, now=now)
+        return True
+    return False
+
+
+@transaction.atomic
+def call_invite(*, caller: User, callee: User, room: Room | None = None) -> tuple[Call, bool]:
+    """Ring ``callee``. Returns (call, created).
+
+    Glare: if the callee is already ringing the caller, that call is returned (the caller can
+    simply accept it) and no second call is made. Inviting someone in an accepted call gives a
+    call that is ``busy`` at once.
+    """
+    if caller.pk == callee.pk:
+        raise ValidationError({"callee": "You cannot call yourself."})
+    if room is not None and not (
+        is_member(user_id=caller.pk, room_id=room.pk)
+        and is_member(user_id=callee.pk, room_id=room.pk)
+    ):
+        raise PermissionDenied("Both parties must be members of the room.")
+    _lock_users(caller.pk, callee.pk)
+    now = timezone.now()
+    for ringing in Call.objects.filter(state=State.RINGING, expires_at__lte=now).filter(
+        Q(caller_id__in=[caller.pk, callee.pk]) | Q(callee_id__in=[caller.pk, callee.pk])
+    ):
+        _transition(ringing, State.MISSED, now=now)
+    between = Call.objects.filter(state=State.RINGING).filter(
+        Q(caller=caller, callee=callee) | Q(caller=callee, callee=caller)
+    )
+    if existing := between.first():
+        return existing, False
+    if _live_calls(caller.pk).filter(state=State.ACCEPTED).exists():
+        raise CallConflict("You are already in a call.")
+    if _live_calls(callee.pk).filter(state=State.ACCEPTED).exists():
+        call = Call.objects.create(
+            caller=caller,
+            callee=callee,
+            room=room,
+            state=State.BUSY,
+            expires_at=now,
+            ended_at=now,
+            end_reason=Reason.BUSY,
+        )
+        return call, True
+    ring = timedelta(seconds=settings.PARLEY["CALL_RING_SECONDS"])
+    call = Call.objects.create(caller=caller, callee=callee, room=room, expires_at=now + ring)
+    return call, True
+
+
+def _answer(call: Call, act: Callable[[Call, datetime], Call]) -> Call:
+    """Lock the call and ``act`` on it, unless it has rung out: then it is missed (and that
+    sticks, committed before the 409 is raised)."""
+    with transaction.atomic():
+        call = _locked(call)
+        now = timezone.now()
+        if not _expire_if_due(call, now):
+            return act(call, now)
+    raise CallConflict("The call rang out before it was answered.")
+
+
+def call_accept(*, call: Call, user: User) -> Call:
+    """The callee answers (on one of their sockets; the others are told by the state push)."""
+    if user.pk != call.callee_id:
+        raise PermissionDenied("Only the callee may accept a call.")
+
+    def accept(call: Call, now: datetime) -> Call:
+        _lock_users(call.caller_id, call.callee_id)
+        if (
+            call.state == State.RINGING
+            and _live_calls(user.pk).filter(state=State.ACCEPTED).exists()
+        ):
+            raise CallConflict("Hang up your current call first.")
+        return _transition(call, State.ACCEPTED, now=now)
+
+    return _answer(call, accept)
+
+
+def call_reject(*, call: Call, user: User) -> Call:
+    """The callee declines a ringing call."""
+    if user.pk != call.callee_id:
+        raise PermissionDenied("Only the callee may reject a call.")
+    return _answer(call, lambda call, now: _transition(call, State.REJECTED, now=now))
+
+
+def call_hangup(*, call: Call, user: User) -> Call:
+    """Either party ends the call: before it is answered that cancels (caller) or declines."""
+    if user.pk not in call.party_ids():
+        raise PermissionDenied("Only the parties may hang up a call.")
+
+    def hang_up(call: Call, now: datetime) -> Call:
+        if call.state == State.RINGING:
+            to = State.CANCELLED if user.pk == call.caller_id else State.REJECTED
+            return _transition(call, to, now=now)
+        return _transition(call, State.ENDED, now=now, reason=Reason.HANGUP)
+
+    return _answer(call, hang_up)
+
+
+def _check_signaling(call: Call, sender: User) -> None:
+    if sender.pk not in call.party_ids():
+        raise PermissionDenied("Only the parties may signal on a call.")
+    if not call.is_live:
+        raise CallConflict(f"The call is {call.state}: signaling is over.")
+
+
+def sdp_create(*, call: Call, sender: User, type: str, sdp: str) -> Sdp:
+    """Store a session description from one party (offer, answer or renegotiation)."""
+    _check_signaling(call, sender)
+    if type not in Sdp.Type.values:
+        raise ValidationError({"type": "Use offer or answer."})
+    if not isinstance(sdp, str) or not sdp.strip().startswith("v=0"):
+        raise ValidationError({"sdp": "Not a session description (it must start with v=0)."})
+    if len(sdp.encode()) > settings.PARLEY["SDP_MAX_BYTES"]:
+        raise ValidationError(
+            {"sdp": "Session descriptions are at most %d bytes." % settings.PARLEY["SDP_MAX_BYTES"]}
+        )
+    return Sdp.objects.create(call=call, sender=sender, type=type, sdp=sdp)
+
+
+def ice_create(
+    *,
+    call: Call,
+    sender: User,
+    candidate: str,
+    sdp_mid: str | None = None,
+    sdp_mline_index: int | None = None,
+    username_fragment: str | None = None,
+) -> Ice:
+    """Store a trickled candidate (kept even before the peer listens: it may fetch them later)."""
+    _check_signaling(call, sender)
+    if candidate and not candidate.startswith(("candidate:", "a=candidate:")):
+        raise ValidationError({"candidate": "Not an ICE candidate line."})
+    return Ice.objects.create(
+        call=call,
+        sender=sender,
+        candidate=candidate,
+        sdp_mid=sdp_mid,
+        sdp_mline_index=sdp_mline_index,
+        username_fragment=username_fragment,
+    )
+
+
+def _due(queryset: QuerySet[Call]) -> list[Call]:
+    # Several workers run the clock: SKIP LOCKED lets each take different calls. SQLite
+    # serialises writers anyway and has no row locks.
+    if connection.features.has_select_for_update_skip_locked:
+        queryset = queryset.select_for_update(skip_locked=True)
+    return list(queryset)
+
+
+@transaction.atomic
+def calls_expire_due(*, now: datetime | None = None) -> list[Call]:
+    """Ringing calls past their lifetime become missed (the server clock, not the clients)."""
+    now = now or timezone.now()
+    due = _due(Call.objects.filter(state=State.RINGING, expires_at__lte=now))
+    return [_transition(call, State.MISSED, now=now) for call in due]
+
+
+@transaction.atomic
+def calls_end_gone(*, now: datetime | None = None) -> list[Call]:
+    """Accepted calls whose party has been gone for the grace period end with peer_gone."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.PARLEY["CALL_GRACE_SECONDS"])
+    gone = Q(caller_gone_at__lte=cutoff) | Q(callee_gone_at__lte=cutoff)
+    due = _due(Call.objects.filter(gone, state=State.ACCEPTED))
+    return [_transition(call, State.ENDED, now=now, reason=Reason.PEER_GONE) for call in due]
+
+
+@transaction.atomic
+def call_party_left(*, user_id: int) -> None:
+    """The user's last socket closed: a call they ring is cancelled, an accepted one waits."""
+    now = timezone.now()
+    for call in _live_calls(user_id).select_for_update():
+        if call.state == State.RINGING and call.caller_id == user_id:
+            _transition(call, State.CANCELLED, now=now, reason=Reason.CALLER_GONE)
+        elif call.state == State.ACCEPTED:
+            # A queryset update: the grace period is the server's business, not a state change
+            # to push to anyone.
+            field = "caller_gone_at" if call.caller_id == user_id else "callee_gone_at"
+            Call.objects.filter(pk=call.pk).update(**{field: now})
+
+
+@transaction.atomic
+def calls_mark_absent_parties(*, now: datetime | None = None) -> int:
+    """Start the grace period of parties with no live socket (their worker may have died)."""
+    now = now or timezone.now()
+    marked = 0
+    for call in Call.objects.filter(state=State.ACCEPTED).filter(
+        Q(caller_gone_at__isnull=True) | Q(callee_gone_at__isnull=True)
+    ):
+        parties = ((call.caller_id, "caller_gone_at"), (call.callee_id, "callee_gone_at"))
+        for user_id, field in parties:
+            if getattr(call, field) is None and not is_online(user_id=user_id):
+                Call.objects.filter(pk=call.pk, **{f"{field}__isnull": True}).update(**{field: now})
+                marked += 1
+    return marked
+
+
+def calls_tick(*, now: datetime | None = None) -> None:
+    """One beat of the server's call clock: ring-outs, absent parties, peer_gone."""
+    now = now or timezone.now()
+    calls_expire_due(now=now)
+    calls_mark_absent_parties(now=now)
+    calls_end_gone(now=now)
+
+
+def call_party_returned(*, user_id: int) -> None:
+    """The user is back within the grace period: their accepted calls go on."""
+    Call.objects.filter(state=State.ACCEPTED, caller_id=user_id).update(caller_gone_at=None)
+    Call.objects.filter(state=State.ACCEPTED, callee_id=user_id).update(callee_gone_at=None)

@@ -1,0 +1,53 @@
+"""Socket authentication: a session cookie (browsers) or ``?token=<api token>`` (other clients)."""
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.authtoken.models import Token
+
+
+@database_sync_to_async
+def user_for_token(key: str) -> Any:
+    """The active user owning the API token, or an anonymous user."""
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return AnonymousUser()
+    return token.user
+
+
+class TokenAuthMiddleware(BaseMiddleware):
+    """Sign the socket in with ``?token=``; without one, the session's user stands."""
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+        if keys := query.get("token"):
+            scope = {**scope, "user": await user_for_token(keys[0])}
+        return await super().__call__(scope, receive, send)
+
+
+class OriginCheck:
+    """``AllowedHostsOriginValidator`` for browsers; clients that send no Origin pass.
+
+    Cross-site WebSocket hijacking needs a browser, and browsers always send Origin, so a
+    missing Origin means a non-browser client (dcrf-client in Node, scripts), which must
+    authenticate with its own token or cookie anyway.
+    """
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+        self.validated = AllowedHostsOriginValidator(application)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        if any(name == b"origin" for name, _ in scope.get("headers", [])):
+            return await self.validated(scope, receive, send)
+        return await self.application(scope, receive, send)
+
+
+def socket_stack(inner: Any) -> Any:
+    """Origin check, then session auth, then token auth, then the application."""
+    return OriginCheck(AuthMiddlewareStack(TokenAuthMiddleware(inner)))

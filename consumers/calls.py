@@ -1,0 +1,274 @@
+"""The ``calls``, ``sdp`` and ``ice`` streams: WebRTC signaling through Parley."""
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.core.exceptions import PermissionDenied
+from djangochannelsrestframework.decorators import action
+from djangochannelsrestframework.observer.model_observer import Action
+
+from calls import selectors, services, turn
+from calls.models import Call, Ice, Sdp
+from calls.serializers import CallCreateSerializer, CallSerializer, IceSerializer, SdpSerializer
+from consumers import groups
+from consumers.base import ParleyConsumer, data_arg, object_id, parse
+from consumers.delivery import model_observer
+from rooms.models import Room
+from rooms.selectors import room_get_visible
+
+
+class CallPartyConsumer(ParleyConsumer):
+    """Shared by the three call streams: the call named by an argument, if I am a party."""
+
+    def party_call(self, args: dict[str, Any], key: str = "call") -> Call:
+        """The call ``args[key]`` if I am one of its two parties, else 404."""
+        return selectors.call_get_for_party(user=self.user, pk=object_id(args, key))
+
+
+class CallConsumer(CallPartyConsumer):
+    """Calls: create (invite), accept, reject, hangup, list, retrieve, subscribe, ice_servers."""
+
+    queryset = Call.objects.none()
+    serializer_class = CallSerializer
+
+    @action()
+    def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+        """Ring a user. 201 for a new call (ringing, or busy at once); 200 for the call that
+        already rings between the two (glare: accept that one)."""
+        args = parse(CallCreateSerializer, data_arg(data))
+        callee = selectors.callee_get(pk=args["callee"])
+        room: Room | None = None
+        if args.get("room"):
+            room = room_get_visible(user=self.user, pk=args["room"])
+        call, created = services.call_invite(caller=self.user, callee=callee, room=room)
+        return CallSerializer(call).data, 201 if created else 200
+
+    # Named on the wire only: a method called ``accept`` would replace the consumer's own
+    # ``accept()``, which accepts the WebSocket.
+    @action(name="accept")
+    def accept_call(self, **kwargs: Any) -> tuple[Any, int]:
+        """Answer a ringing call (callee only)."""
+        call = services.call_accept(call=self.party_call(kwargs, "pk"), user=self.user)
+        return CallSerializer(call).data, 200
+
+    @action()
+    def reject(self, **kwargs: Any) -> tuple[Any, int]:
+        """Decline a ringing call (callee only)."""
+        call = services.call_reject(call=self.party_call(kwargs, "pk"), user=self.user)
+        return CallSerializer(call).data, 200
+
+    @action()
+    def hangup(self, **kwargs: Any) -> tuple[Any, int]:
+        """End the call; before it is answered, cancel (caller) or decline (callee)."""
+        call = services.call_hangup(call=self.party_call(kwargs, "pk"), user=self.user)
+        return CallSerializer(call).data, 200
+
+    @action()
+    def list(self, **kwargs: Any) -> tuple[Any, int]:
+        """My calls, newest first (the last 100)."""
+        return CallSerializer(selectors.calls_of(user=self.user)[:100], many=True).data, 200
+
+    @action()
+    def retrieve(self, **kwargs: Any) -> tuple[Any, int]:
+        """One of my calls."""
+        return CallSerializer(self.party_call(kwargs, "pk")).data, 200
+
+    @action()
+    def ice_servers(self, **kwargs: Any) -> tuple[Any, int]:
+        """STUN/TURN servers for RTCPeerConnection, with time-limited TURN credentials."""
+        return turn.ice_servers(user_id=self.user.pk), 200
+
+    @action()
+    async def subscribe_calls(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Pushes of every state change of my calls: the ring, accepted, ended…"""
+        await self.call_activity.subscribe(user_id=self.user.pk, request_id=request_id)
+        return None, 201
+
+    @action()
+    async def unsubscribe_calls(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Stop the subscription made with this request_id."""
+        await self.call_activity.unsubscribe(user_id=self.user.pk, request_id=request_id)
+        return None, 204
+
+    @action()
+    async def subscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Staff only: state changes of all calls (parties, state, times; never SDP or ICE)."""
+        if not self.user.is_staff:
+            raise PermissionDenied("The call dashboard is for staff.")
+        await self.call_activity.subscribe(dashboard=True, request_id=request_id)
+        return None, 201
+
+    @action()
+    def dashboard(self, **kwargs: Any) -> tuple[Any, int]:
+        """Staff only: the live calls and the last 100 calls, newest first (the snapshot the
+        dashboard subscription then keeps current)."""
+        if not self.user.is_staff:
+            raise PermissionDenied("The call dashboard is for staff.")
+        calls = selectors.calls_for_dashboard()
+        return CallSerializer(calls, many=True).data, 200
+
+    @action()
+    async def unsubscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Stop the dashboard subscription made with this request_id."""
+        await self.call_activity.unsubscribe(dashboard=True, request_id=request_id)
+        return None, 204
+
+    @model_observer(Call)
+    async def call_activity(
+        self,
+        message: dict,
+        observer: Any = None,
+        subscribing_request_ids: Any = (),
+        action: str = "",
+        group: str = "",
+        **kwargs: Any,
+    ) -> None:
+        """A call I am part of (or any call, on the dashboard) changed state."""
+        allowed = self.user.pk in message["parties"] or (
+            self.user.is_staff and group == groups.observed(observer, groups.calls_dashboard())
+        )
+        if allowed:
+            await self.reply_push(
+                action=action, data=message["data"], request_ids=subscribing_request_ids
+            )
+
+    @call_activity.serializer
+    def call_activity(self, instance: Call, action: Action, **kwargs: Any) -> dict:  # noqa: F811
+        """Serialized once per change, in the writing process."""
+        return {"data": CallSerializer(instance).data, "parties": list(instance.party_ids())}
+
+    @call_activity.groups_for_signal
+    def call_activity(self, instance: Call, **kwargs: Any) -> Any:  # noqa: F811
+        yield groups.user_calls(instance.caller_id)
+        yield groups.user_calls(instance.callee_id)
+        yield groups.calls_dashboard()
+
+    @call_activity.groups_for_consumer
+    def call_activity(  # noqa: F811
+        self, user_id: int | None = None, dashboard: bool = False, **kwargs: Any
+    ) -> Any:
+        if user_id is not None:
+            yield groups.user_calls(user_id)
+        if dashboard:
+            yield groups.calls_dashboard()
+
+
+class SignalingConsumer(CallPartyConsumer):
+    """What the sdp and ice streams share: list and subscribe on one call I am part of."""
+
+    def stored(self, call: Call) -> Any:
+        """This stream's messages on the call, oldest first."""
+        raise NotImplementedError
+
+    def observer(self) -> Any:
+        """This stream's model observer."""
+        raise NotImplementedError
+
+    @action()
+    def list(self, **kwargs: Any) -> tuple[Any, int]:
+        """Every message of this kind on the call, in order (for a late or returning party)."""
+        return self.serializer_class(self.stored(self.party_call(kwargs)), many=True).data, 200
+
+    @action()
+    async def subscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Pushes of the other party's messages on this call."""
+        call = await database_sync_to_async(self.party_call)(kwargs)
+        await self.observer().subscribe(call=call.pk, request_id=request_id)
+        return None, 201
+
+    @action()
+    async def unsubscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Stop the subscription made with this request_id."""
+        await self.observer().unsubscribe(call=object_id(kwargs, "call"), request_id=request_id)
+        return None, 204
+
+    async def push_from_other_party(self, message: dict, action: str, request_ids: Any) -> None:
+        """A party never gets its own SDP or candidates echoed back; others never get any."""
+        me = self.user.pk
+        if me in message["parties"] and me != message["data"]["sender"]:
+            await self.reply_push(action=action, data=message["data"], request_ids=request_ids)
+
+
+class SdpConsumer(SignalingConsumer):
+    """SDP: create (plus list, subscribe_call, unsubscribe_call from SignalingConsumer)."""
+
+    queryset = Sdp.objects.none()
+    serializer_class = SdpSerializer
+
+    @action()
+    def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+        """Send an offer or answer to the other party."""
+        fields = data_arg(data)
+        call = self.party_call(fields)
+        sdp = parse(SdpSerializer, fields)
+        created = services.sdp_create(call=call, sender=self.user, **sdp)
+        return SdpSerializer(created).data, 201
+
+    def stored(self, call: Call) -> Any:
+        return selectors.sdps_of(call=call)
+
+    def observer(self) -> Any:
+        return self.sdp_activity
+
+    @model_observer(Sdp)
+    async def sdp_activity(
+        self, message: dict, observer: Any = None, subscribing_request_ids: Any = (),
+        action: str = "", **kwargs: Any,
+    ) -> None:
+        """The other party sent a session description."""
+        await self.push_from_other_party(message, action, subscribing_request_ids)
+
+    @sdp_activity.serializer
+    def sdp_activity(self, instance: Sdp, action: Action, **kwargs: Any) -> dict:  # noqa: F811
+        return {"data": SdpSerializer(instance).data, "parties": list(instance.call.party_ids())}
+
+    @sdp_activity.groups_for_signal
+    def sdp_activity(self, instance: Sdp, **kwargs: Any) -> Any:  # noqa: F811
+        yield groups.call_signaling(instance.call_id, "sdp")
+
+    @sdp_activity.groups_for_consumer
+    def sdp_activity(self, call: int, **kwargs: Any) -> Any:  # noqa: F811
+        yield groups.call_signaling(call, "sdp")
+
+
+class IceConsumer(SignalingConsumer):
+    """ICE: create (plus list, subscribe_call, unsubscribe_call from SignalingConsumer)."""
+
+    queryset = Ice.objects.none()
+    serializer_class = IceSerializer
+
+    @action()
+    def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+        """Trickle a candidate (empty candidate: end of candidates). Stored even if nobody
+        listens yet: the other party fetches them with list."""
+        fields = data_arg(data)
+        call = self.party_call(fields)
+        candidate = parse(IceSerializer, fields)
+        created = services.ice_create(call=call, sender=self.user, **candidate)
+        return IceSerializer(created).data, 201
+
+    def stored(self, call: Call) -> Any:
+        return selectors.ice_of(call=call)
+
+    def observer(self) -> Any:
+        return self.ice_activity
+
+    @model_observer(Ice)
+    async def ice_activity(
+        self, message: dict, observer: Any = None, subscribing_request_ids: Any = (),
+        action: str = "", **kwargs: Any,
+    ) -> None:
+        """The other party trickled a candidate."""
+        await self.push_from_other_party(message, action, subscribing_request_ids)
+
+    @ice_activity.serializer
+    def ice_activity(self, instance: Ice, action: Action, **kwargs: Any) -> dict:  # noqa: F811
+        return {"data": IceSerializer(instance).data, "parties": list(instance.call.party_ids())}
+
+    @ice_activity.groups_for_signal
+    def ice_activity(self, instance: Ice, **kwargs: Any) -> Any:  # noqa: F811
+        yield groups.call_signaling(instance.call_id, "ice")
+
+    @ice_activity.groups_for_consumer
+    def ice_activity(self, call: int, **kwargs: Any) -> Any:  # noqa: F811
+        yield groups.call_signaling(call, "ice")

@@ -1,0 +1,228 @@
+"""The ``rooms`` stream: CRUD, membership and subscriptions to rooms."""
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from djangochannelsrestframework.decorators import action
+from djangochannelsrestframework.observer.model_observer import Action
+
+from consumers import groups
+from consumers.base import data_arg, object_id, parse
+from consumers.delivery import model_observer
+from consumers.observers import LEFT, MembershipAware
+from consumers.permissions import CanSeeRoom
+from rooms import selectors, services
+from rooms.models import Room
+from rooms.serializers import (
+    MembershipSerializer,
+    RoomInviteSerializer,
+    RoomSerializer,
+)
+
+INSTANCE = "room"
+
+
+class RoomConsumer(MembershipAware):
+    """Rooms: list, retrieve, create, update, patch, delete, join, leave, invite, subscribe."""
+
+    serializer_class = RoomSerializer
+    queryset = Room.objects.none()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lobby_request_ids: set[Any] = set()
+
+    def visible_room(self, args: dict[str, Any], key: str = "pk") -> Room:
+        """Room actions name their room ``pk``."""
+        return super().visible_room(args, key)
+
+    @action()
+    def list(self, **kwargs: Any) -> tuple[Any, int]:
+        """Public rooms and the private rooms I belong to."""
+        rooms = selectors.rooms_visible_to(user=self.user)
+        return RoomSerializer(rooms, many=True).data, 200
+
+    @action()
+    def retrieve(self, **kwargs: Any) -> tuple[Any, int]:
+        """One room."""
+        return RoomSerializer(self.visible_room(kwargs)).data, 200
+
+    @action()
+    def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+        """A new room, owned by the caller."""
+        fields = parse(RoomSerializer, data_arg(data))
+        room = services.room_create(owner=self.user, **fields)
+        return RoomSerializer(room).data, 201
+
+    @action()
+    def update(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+        """Replace a room's name, title and privacy (owner only)."""
+        return self.change(kwargs, data, partial=False)
+
+    @action()
+    def patch(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+        """Change some of a room's fields (owner only)."""
+        return self.change(kwargs, data, partial=True)
+
+    def change(self, args: dict[str, Any], data: Any, *, partial: bool) -> tuple[Any, int]:
+        room = self.visible_room(args)
+        serializer = RoomSerializer(room, data=data_arg(data), partial=partial)
+        serializer.is_valid(raise_exception=True)
+        room = services.room_update(room=room, user=self.user, **serializer.validated_data)
+        return RoomSerializer(room).data, 200
+
+    @action()
+    def delete(self, **kwargs: Any) -> tuple[Any, int]:
+        """Delete a room (owner only)."""
+        services.room_delete(room=self.visible_room(kwargs), user=self.user)
+        return None, 204
+
+    @action()
+    def join(self, **kwargs: Any) -> tuple[Any, int]:
+        """Join a public room."""
+        membership = services.room_join(room=self.visible_room(kwargs), user=self.user)
+        return MembershipSerializer(membership).data, 200
+
+    @action()
+    def leave(self, **kwargs: Any) -> tuple[Any, int]:
+        """Leave a room; its pushes stop on every socket of mine."""
+        services.room_leave(room=self.visible_room(kwargs), user=self.user)
+        return None, 204
+
+    @action()
+    def invite(self, **kwargs: Any) -> tuple[Any, int]:
+        """Add a user to my room (owner only)."""
+        room = self.visible_room(kwargs)
+        invitee = parse(RoomInviteSerializer, kwargs)["user"]
+        membership = services.room_invite(room=room, by=self.user, user=invitee)
+        return MembershipSerializer(membership).data, 200
+
+    @action()
+    def remove_member(self, **kwargs: Any) -> tuple[Any, int]:
+        """Remove a user from my room (owner only)."""
+        room = self.visible_room(kwargs)
+        user = parse(RoomInviteSerializer, kwargs)["user"]
+        services.room_remove_member(room=room, by=self.user, user=user)
+        return None, 204
+
+    @action()
+    def members(self, **kwargs: Any) -> tuple[Any, int]:
+        """Who belongs to a room."""
+        members = selectors.room_members(room=self.visible_room(kwargs))
+        return MembershipSerializer(members, many=True).data, 200
+
+    @action()
+    async def subscribe_instance(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Pushes of one room's updates and deletion."""
+        room = await database_sync_to_async(self.visible_room)(kwargs)
+        await self.room_activity.subscribe(room=room.pk, request_id=request_id)
+        self.track(INSTANCE, room.pk, request_id)
+        return None, 201
+
+    @action()
+    async def unsubscribe_instance(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Stop the subscription made with this request_id, and only that one."""
+        pk = object_id(kwargs, "pk")
+        await self.room_activity.unsubscribe(room=pk, request_id=request_id)
+        self.untrack(INSTANCE, pk, request_id)
+        return None, 204
+
+    @action()
+    async def subscribe_rooms(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """The lobby: pushes of every room I can see being created, changed or deleted."""
+        await self.room_activity.subscribe(lobby=True, request_id=request_id)
+        self.lobby_request_ids.add(request_id)
+        return None, 201
+
+    @action()
+    async def unsubscribe_rooms(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Stop the lobby subscription made with this request_id."""
+        await self.room_activity.unsubscribe(lobby=True, request_id=request_id)
+        self.lobby_request_ids.discard(request_id)
+        return None, 204
+
+    @model_observer(Room)
+    async def room_activity(
+        self,
+        message: dict,
+        observer: Any = None,
+        subscribing_request_ids: Any = (),
+        action: str = "",
+        group: str = "",
+        **kwargs: Any,
+    ) -> None:
+        """A room was created, changed or deleted."""
+        allowed = CanSeeRoom.allows_room_event(
+            user_id=self.user.pk,
+            lobby=lobby_of(observer, group),
+            private=message["private"],
+            members=message["members"],
+        )
+        if allowed:
+            await self.reply_push(
+                action=action, data=message["data"], request_ids=subscribing_request_ids
+            )
+        elif lobby_of(observer, group) is None:
+            await self.lost_sight(INSTANCE, message["room_id"])
+
+    @room_activity.serializer
+    def room_activity(self, instance: Room, action: Action, **kwargs: Any) -> dict:  # noqa: F811
+        """Serialized once per event in the writing process, with who may receive it."""
+        if action == Action.DELETE:
+            data: Any = {"pk": instance.pk}
+        else:
+            data = RoomSerializer(instance).data
+        # Members as they are now, for public rooms too: a room leaving the private lobby
+        # (turning public) must tell only those who could see it there.
+        return {
+            "data": data,
+            "room_id": instance.pk,
+            "private": instance.is_private,
+            "members": selectors.room_member_ids(room_id=instance.pk),
+        }
+
+    @room_activity.groups_for_signal
+    def room_activity(self, instance: Room, **kwargs: Any) -> Any:  # noqa: F811  # noqa: F811
+        yield groups.lobby(private=instance.is_private)
+        yield groups.room(instance.pk)
+
+    @room_activity.groups_for_consumer
+    def room_activity(  # noqa: F811
+        self, lobby: bool = False, room: int | None = None, **kwargs: Any
+    ) -> Any:
+        if lobby:
+            yield groups.lobby(private=False)
+            yield groups.lobby(private=True)
+        if room is not None:
+            yield groups.room(room)
+
+    async def membership_granted(self, message: dict) -> None:
+        """Invited to a private room: it appears in my lobby."""
+        if message["private"]:
+            await self.reply_push(
+                action="create", data=message["room"], request_ids=self.lobby_request_ids
+            )
+
+    async def membership_revoked(self, message: dict) -> None:
+        """Out of a private room: it vanishes from my lobby and my instance subscriptions."""
+        if not message["private"]:
+            return
+        gone = {"pk": message["room_id"]}
+        await self.reply_push(action="delete", data=gone, request_ids=self.lobby_request_ids)
+        await super().membership_revoked(message)
+
+    async def end_subscription(
+        self, kind: str, room_id: int, request_id: Any, reason: str = LEFT
+    ) -> None:
+        """A private room I lost is, for me, deleted."""
+        await self.room_activity.unsubscribe(room=room_id, request_id=request_id)
+        self.untrack(kind, room_id, request_id)
+        await self.reply_push(action="delete", data={"pk": room_id}, request_ids=[request_id])
+
+
+def lobby_of(observer: Any, group: str) -> str | None:
+    """"public" or "private" when ``group`` is one of the lobby groups, else None."""
+    for kind, private in (("public", False), ("private", True)):
+        if group == groups.observed(observer, groups.lobby(private=private)):
+            return kind
+    return None

@@ -1,0 +1,101 @@
+/**
+ * Everything the app says in words about calls, errors and people typing. Pure functions.
+ */
+
+const FINAL_STATES = new Set(["rejected", "cancelled", "missed", "busy", "ended"]);
+const RANK = { ringing: 0, accepted: 1 };
+
+export function displayName(user) {
+  return (user && (user.display_name || user.username)) || "Someone";
+}
+
+export function isFinal(call) {
+  return FINAL_STATES.has(call.state);
+}
+
+/** Of two copies of one call, the later one (states only move forward). */
+export function laterCall(a, b) {
+  if (!a) return b;
+  if (!b) return a;
+  const rank = (call) => (isFinal(call) ? 2 : RANK[call.state] ?? 0);
+  return rank(b) >= rank(a) ? b : a;
+}
+
+/** The other party of a call, seen from user ``me``. */
+export function otherParty(call, me) {
+  return call.caller.id === me ? call.callee : call.caller;
+}
+
+/** What a call's state means to user ``me``, in words. */
+export function callWords(call, me) {
+  const outgoing = call.caller.id === me;
+  const other = displayName(otherParty(call, me));
+  switch (call.state) {
+    case "ringing":
+      return outgoing ? `Calling ${other}…` : `${other} is calling you`;
+    case "accepted":
+      return `In a call with ${other}`;
+    case "rejected":
+      return outgoing ? `${other} declined the call` : `You declined the call from ${other}`;
+    case "cancelled":
+      return outgoing ? `You cancelled the call to ${other}` : `Missed call from ${other}`;
+    case "missed":
+      return outgoing ? `${other} did not answer` : `Missed call from ${other}`;
+    case "busy":
+      return outgoing ? `${other} is busy in another call` : `Missed call from ${other} (you were in another call)`;
+    case "ended":
+      return endedWords(call, me, other);
+    default:
+      return `Call ${call.state}`;
+  }
+}
+
+function endedWords(call, me, other) {
+  const length = call.duration != null ? ` after ${formatDuration(call.duration)}` : "";
+  if (call.end_reason === "peer_gone") return `Call with ${other} ended: the connection was lost${length}`;
+  return `Call with ${other} ended${length}`;
+}
+
+/** The state column of the dashboard. */
+export function stateWords(call) {
+  const words = {
+    ringing: "Ringing",
+    accepted: "In progress",
+    rejected: "Declined",
+    cancelled: "Cancelled",
+    missed: "Missed",
+    busy: "Busy",
+    ended: call.end_reason === "peer_gone" ? "Ended (connection lost)" : "Ended",
+  };
+  return words[call.state] || call.state;
+}
+
+/** 75.4 → "1:15"; 3725 → "1:02:05". */
+export function formatDuration(seconds) {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+/** An error frame's ``errors`` (strings, or objects of field → messages) as one sentence. */
+export function errorText(errors, fallback = "Something went wrong.") {
+  const parts = [];
+  const add = (value, field) => {
+    if (value == null) return;
+    if (Array.isArray(value)) value.forEach((item) => add(item, field));
+    else if (typeof value === "object") Object.entries(value).forEach(([k, v]) => add(v, k));
+    else parts.push(field && field !== "non_field_errors" ? `${field}: ${value}` : String(value));
+  };
+  add(errors);
+  return parts.length ? parts.join(" ") : fallback;
+}
+
+/** "Ann is typing…", "Ann and Bo are typing…", "Several people are typing…", or "". */
+export function typingWords(names) {
+  if (names.length === 0) return "";
+  if (names.length === 1) return `${names[0]} is typing…`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+  return "Several people are typing…";
+}

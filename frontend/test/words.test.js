@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import {
+  callWords, errorText, formatDuration, laterCall, stateWords, typingWords,
+} from "../src/words.js";
+
+const alice = { id: 1, username: "guest-a", display_name: "Alice" };
+const bob = { id: 2, username: "guest-b", display_name: "Bob" };
+const call = (state, extra = {}) => ({ id: 5, caller: alice, callee: bob, state, end_reason: "", duration: null, ...extra });
+
+test("each call state is told in words to both sides", () => {
+  const cases = [
+    ["ringing", {}, "Calling Bob…", "Alice is calling you"],
+    ["accepted", {}, "In a call with Bob", "In a call with Alice"],
+    ["rejected", {}, "Bob declined the call", "You declined the call from Alice"],
+    ["cancelled", {}, "You cancelled the call to Bob", "Missed call from Alice"],
+    ["missed", {}, "Bob did not answer", "Missed call from Alice"],
+    ["busy", {}, "Bob is busy in another call", "Missed call from Alice (you were in another call)"],
+    ["ended", { end_reason: "hangup", duration: 75.4 }, "Call with Bob ended after 1:15", "Call with Alice ended after 1:15"],
+    ["ended", { end_reason: "peer_gone", duration: 3 },
+      "Call with Bob ended: the connection was lost after 0:03", "Call with Alice ended: the connection was lost after 0:03"],
+  ];
+  for (const [state, extra, toCaller, toCallee] of cases) {
+    assert.equal(callWords(call(state, extra), alice.id), toCaller, `${state} to the caller`);
+    assert.equal(callWords(call(state, extra), bob.id), toCallee, `${state} to the callee`);
+  }
+});
+
+test("the dashboard names each state", () => {
+  assert.equal(stateWords(call("ringing")), "Ringing");
+  assert.equal(stateWords(call("accepted")), "In progress");
+  assert.equal(stateWords(call("ended", { end_reason: "hangup" })), "Ended");
+  assert.equal(stateWords(call("rejected")), "Declined");
+});
+
+test("a late push of an older state never rolls a call back", () => {
+  assert.equal(laterCall(call("accepted"), call("ringing")).state, "accepted");
+  assert.equal(laterCall(call("ended"), call("accepted")).state, "ended");
+  assert.equal(laterCall(call("ringing"), call("missed")).state, "missed");
+  assert.equal(laterCall(undefined, call("ringing")).state, "ringing");
+});
+
+test("durations read as m:ss or h:mm:ss", () => {
+  assert.equal(formatDuration(0), "0:00");
+  assert.equal(formatDuration(9.9), "0:09");
+  assert.equal(formatDuration(75.4), "1:15");
+  assert.equal(formatDuration(3725), "1:02:05");
+  assert.equal(formatDuration(-4), "0:00");
+});
+
+test("error frames read as one sentence", () => {
+  assert.equal(errorText(["Not found."]), "Not found.");
+  assert.equal(errorText([{ name: ["This field is required."], title: ["Too long."] }]),
+    "name: This field is required. title: Too long.");
+  assert.equal(errorText({ non_field_errors: ["Wrong username or password."] }), "Wrong username or password.");
+  assert.equal(errorText([], "Fallback."), "Fallback.");
+  assert.equal(errorText(undefined), "Something went wrong.");
+});
+
+test("typing indicator words", () => {
+  assert.equal(typingWords([]), "");
+  assert.equal(typingWords(["Ann"]), "Ann is typing…");
+  assert.equal(typingWords(["Ann", "Bo"]), "Ann and Bo are typing…");
+  assert.equal(typingWords(["Ann", "Bo", "Cy"]), "Several people are typing…");
+});

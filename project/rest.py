@@ -1,0 +1,29 @@
+"""REST error mapping: the services raise Django's exceptions; DRF answers with their status."""
+
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from calls.services import CallConflict
+
+
+class Conflict(exceptions.APIException):
+    """The object is not in a state that allows this."""
+
+    status_code = 409
+    default_code = "conflict"
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus "not found" and Django validation errors."""
+    if isinstance(exc, CallConflict):
+        exc = Conflict(str(exc))
+    elif isinstance(exc, ObjectDoesNotExist):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, ValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        exc = exceptions.ValidationError(detail)
+    return drf_exception_handler(exc, context)

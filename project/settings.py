@@ -1,0 +1,271 @@
+"""Parley settings, read from the environment (12-factor).
+
+Embedded default: SQLite in WAL mode and the in-memory channel layer in one process.
+Past one machine: DATABASE_URL=postgres://... and REDIS_URL=redis://... on every worker.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a boolean from the environment ("1", "true", "yes", "on" are true)."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    """Read a comma-separated list from the environment."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    """Read an integer from the environment."""
+    return int(os.environ.get(name, default))
+
+
+DEBUG = env_bool("DEBUG", True)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment; in development a generated key kept in .secret_key."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    path = BASE_DIR / ".secret_key"
+    if not path.exists():
+        # Exclusive create: two processes starting at once must not overwrite each other's key.
+        try:
+            with open(path, "x") as handle:
+                handle.write(secrets.token_urlsafe(50))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "rooms",
+    "calls",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# Persistent connections: without them every socket action opens a new connection
+# (create p50 ~5 ms instead of ~2 ms, see BASELINE.md).
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at
+        # BEGIN so concurrent writers wait for it instead of failing with "database is locked".
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # Live tests run uvicorn in another process: the test database must be a file it can open.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("PARLEY_TEST_DB", str(BASE_DIR / "test-db.sqlite3"))
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer --------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    # The pub/sub layer: one PUBLISH per group send, fanned out inside each process, and a
+    # receive that is a plain queue read. The list-based RedisChannelLayer was tried first: its
+    # shared BZPOPMIN receive swallowed cancellations (a closing socket's consumer hung until
+    # the next message reached the process) and it drops group sends over ``capacity``.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py 8 caps its asyncio pool at 100 and fails the 101st
+                        # concurrent command at once (BASELINE.md): size it for bursts.
+                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
+                        "socket_connect_timeout": 5,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "prefix": os.environ.get("CHANNEL_PREFIX", "parley"),
+            },
+        }
+    }
+else:
+    # One process only (development, tests). Its per-channel capacity bounds a burst of pushes
+    # to one socket; drops are logged.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "project.layers.LoggingInMemoryChannelLayer",
+            "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 1000)},
+        }
+    }
+
+# --- Auth, REST ---------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "project.rest.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("PARLEY_AUTH_RATE", "60/minute")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Parley API",
+    "DESCRIPTION": "REST twin of Parley's WebSocket API: rooms, memberships, messages.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Serve Swagger UI from our own static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+DJANGO_CHANNELS_REST_API = {
+    "DEFAULT_PERMISSION_CLASSES": ("djangochannelsrestframework.permissions.IsAuthenticated",),
+}
+
+# --- Parley -----------------------------------------------------------------------------------
+PARLEY: dict[str, Any] = {
+    # Frames larger than this get a 413 error frame; the socket stays open.
+    "MAX_FRAME_BYTES": env_int("PARLEY_MAX_FRAME_BYTES", 64 * 1024),
+    "MESSAGE_MAX_LENGTH": 4000,
+    "LIST_MAX_LIMIT": 100,
+    # A worker that has not refreshed its heartbeat for this long is presumed dead and its
+    # sockets no longer count as online.
+    "WORKER_HEARTBEAT_SECONDS": env_int("PARLEY_WORKER_HEARTBEAT_SECONDS", 10),
+    "WORKER_STALE_SECONDS": env_int("PARLEY_WORKER_STALE_SECONDS", 30),
+    # Calls: how long an invite rings, how long a party may be gone before the call ends,
+    # how often the server's call clock looks for either.
+    "CALL_RING_SECONDS": env_int("PARLEY_CALL_RING_SECONDS", 60),
+    "CALL_GRACE_SECONDS": env_int("PARLEY_CALL_GRACE_SECONDS", 30),
+    "CALL_CLOCK_SECONDS": float(os.environ.get("PARLEY_CALL_CLOCK_SECONDS", "0.5")),
+    "SDP_MAX_BYTES": env_int("PARLEY_SDP_MAX_BYTES", 32 * 1024),
+    # STUN/TURN handed to clients by the `ice_servers` action. With a TURN secret, time-limited
+    # credentials are issued per the coturn REST API scheme (use-auth-secret).
+    "STUN_URLS": env_list("PARLEY_STUN_URLS", ""),
+    "TURN_URLS": env_list("PARLEY_TURN_URLS", ""),
+    "TURN_SECRET": os.environ.get("PARLEY_TURN_SECRET", ""),
+    "TURN_TTL_SECONDS": env_int("PARLEY_TURN_TTL_SECONDS", 24 * 3600),
+}
+
+# --- i18n, static ---------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if DEBUG:
+    STORAGES["staticfiles"] = {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+    }
+
+# Serve app static files straight from their apps too, so a fresh checkout works without
+# collectstatic; `make run` still collects them for the compressed, cached copies.
+WHITENOISE_USE_FINDERS = True
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"redact_tokens": {"()": "project.logfilters.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # uvicorn's access and error lines print the socket URL, ?token= included.
+        "uvicorn.access": {"handlers": ["console"], "propagate": False},
+        "uvicorn.error": {"handlers": ["console"], "propagate": False},
+    },
+}

@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from frontend.views import index
+from rooms.api import MembershipViewSet, MessageViewSet, RoomViewSet
+
+router = DefaultRouter()
+router.register("rooms", RoomViewSet, basename="room")
+router.register("memberships", MembershipViewSet, basename="membership")
+router.register("messages", MessageViewSet, basename="message")
+
+urlpatterns = [
+    path("", index, name="index"),
+    path("admin/", admin.site.urls),
+    path("api/auth/", include("project.auth")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include(router.urls)),
+]

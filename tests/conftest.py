@@ -1,0 +1,118 @@
+"""Named users, sockets through the real ASGI application, and checks of the services in use."""
+
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+
+from tests.client import Socket
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def service_missing(reason: str) -> None:
+    """In CI a missing service fails the run; elsewhere the test is skipped with the reason."""
+    if IN_CI:
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def configured_services() -> None:
+    """A REDIS_URL that is set must answer: the whole suite runs over it."""
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        service_missing(f"REDIS_URL={settings.REDIS_URL} is unreachable: {exc}")
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Throttles count in the cache: each test starts from zero."""
+    cache.clear()
+
+
+def make_user(username: str, display_name: str = "") -> Any:
+    return get_user_model().objects.create_user(
+        username=username, password="correct horse battery staple", first_name=display_name
+    )
+
+
+@pytest.fixture(autouse=True)
+def sockets_settled(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test, wait until every socket it opened has finished closing.
+
+    A closing socket still writes presence in a worker thread; flushing the database under it
+    would deadlock on PostgreSQL.
+    """
+    yield
+    if "connected" not in request.fixturenames:
+        return
+    from rooms.models import Connection
+
+    deadline = time.monotonic() + 15
+    while Connection.objects.exists():
+        assert time.monotonic() < deadline, list(Connection.objects.values("key", "user__username"))
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def alice(transactional_db: None) -> object:
+    return make_user("alice", "Alice")
+
+
+@pytest.fixture
+def bob(transactional_db: None) -> object:
+    return make_user("bob", "Bob")
+
+
+@pytest.fixture
+def carol(transactional_db: None) -> object:
+    return make_user("carol", "Carol")
+
+
+def token_for(user: object) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+SocketFactory = Callable[..., contextlib.AbstractAsyncContextManager[Socket]]
+
+
+@pytest.fixture
+def connected() -> SocketFactory:
+    """``async with connected(alice) as ws``: a signed-in socket, closed afterwards."""
+
+    @contextlib.asynccontextmanager
+    async def open_socket(user: object) -> AsyncIterator[Socket]:
+        key = await sync_to_async(token_for)(user)
+        socket = Socket(f"/ws/?token={key}")
+        accepted, _ = await socket.connect()
+        assert accepted
+        try:
+            yield socket
+        finally:
+            await socket.close()
+
+    return open_socket
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Close database connections after each socket action, so none outlives its test.
+
+    Sync actions run in a worker thread whose persistent connection would otherwise keep the
+    test database open (PostgreSQL then refuses to drop it).
+    """
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -1,0 +1,82 @@
+"""Who may open the socket: session cookie or ?token=, an allowed Origin; others get 4401/403."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import Client
+
+from tests.client import Socket
+from tests.conftest import token_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def expect_closed_with(socket: Socket, code: int) -> None:
+    accepted, _ = await socket.connect()
+    assert accepted
+    closed = await socket.communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": code}
+
+
+async def test_socket_without_credentials_is_closed_with_4401(transactional_db):
+    await expect_closed_with(Socket("/ws/"), 4401)
+
+
+async def test_socket_with_unknown_token_is_closed_with_4401(transactional_db):
+    await expect_closed_with(Socket("/ws/?token=not-a-token"), 4401)
+
+
+async def test_inactive_users_token_is_refused(alice):
+    key = await sync_to_async(token_for)(alice)
+    alice.is_active = False
+    await sync_to_async(alice.save)()
+    await expect_closed_with(Socket(f"/ws/?token={key}"), 4401)
+
+
+async def test_browser_session_cookie_signs_the_socket_in(alice):
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    socket = Socket("/ws/", headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8000")])
+    accepted, _ = await socket.connect()
+    assert accepted
+    reply = await socket.request("rooms", "list")
+    assert reply["payload"]["response_status"] == 200
+    await socket.close()
+
+
+async def test_foreign_origin_is_rejected(alice):
+    key = await sync_to_async(token_for)(alice)
+    socket = Socket(f"/ws/?token={key}", headers=[(b"origin", b"https://evil.example")])
+    accepted, _ = await socket.connect()
+    assert not accepted
+
+
+async def test_guest_signs_in_over_http_and_uses_the_socket(transactional_db):
+    from rest_framework.test import APIClient
+
+    http = APIClient()
+    response = await sync_to_async(http.post)(
+        "/api/auth/guest/", {"display_name": "Zoë"}, format="json"
+    )
+    assert response.status_code == 201
+    token = response.json()["token"]
+    socket = Socket(f"/ws/?token={token}")
+    assert (await socket.connect())[0]
+    created = await socket.request("rooms", "create", data={"name": "zoe", "title": "Z"})
+    assert created["payload"]["data"]["owner"]["display_name"] == "Zoë"
+    await socket.close()
+
+
+async def test_requests_sent_at_once_after_connect_reach_every_stream(alice):
+    """The socket opens when its first stream is ready; frames for the others wait, not vanish."""
+    key = await sync_to_async(token_for)(alice)
+    socket = Socket(f"/ws/?token={key}")
+    assert (await socket.connect())[0]
+    streams = ["rooms", "messages", "presence", "calls", "sdp", "ice"]
+    actions = {"rooms": "list", "calls": "list", "messages": "list", "presence": "list"}
+    ids = [await socket.send(s, action=actions.get(s, "list")) for s in streams]
+    replies = [
+        await socket.wait_for(lambda f, rid=rid: f["payload"]["request_id"] == rid) for rid in ids
+    ]
+    assert [r["stream"] for r in replies] == streams
+    await socket.close()

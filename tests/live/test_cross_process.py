@@ -1,0 +1,62 @@
+"""Two uvicorn processes behind one Redis: a push crosses from one worker to the other."""
+
+import pytest
+
+from tests.live.conftest import guest
+from tests.live.wsclient import LiveSocket
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+async def test_subscriber_on_one_worker_receives_message_posted_through_the_other(two_servers):
+    one, two = two_servers
+    alice = guest(one, "Alice")
+    bob = guest(two, "Bob")
+    a = await LiveSocket.open(one.ws_url, alice["token"])
+    b = await LiveSocket.open(two.ws_url, bob["token"])
+    try:
+        room = await a.request("rooms", "create", data={"name": "across", "title": "Across"})
+        room_id = room["payload"]["data"]["id"]
+        await b.request("rooms", "join", pk=room_id)
+        await b.request("messages", "subscribe_room", room=room_id, request_id="sub")
+
+        await a.request("messages", "create", data={"room": room_id, "body": "from worker one"})
+
+        push = await b.push("messages", "sub")
+        assert push["payload"]["data"]["body"] == "from worker one"
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_presence_counts_sockets_across_workers(two_servers):
+    one, two = two_servers
+    alice = guest(one, "Alice")
+    bob = guest(one, "Bob")
+    a = await LiveSocket.open(one.ws_url, alice["token"])
+    try:
+        room = await a.request("rooms", "create", data={"name": "pres", "title": "P"})
+        room_id = room["payload"]["data"]["id"]
+        await a.request("presence", "subscribe_room", room=room_id, request_id="p")
+
+        b1 = await LiveSocket.open(one.ws_url, bob["token"])
+        await b1.request("rooms", "join", pk=room_id)
+        joined = await a.push("presence", "p")  # online Bob joined: announced once
+        assert (joined["payload"]["action"], joined["payload"]["data"]["user"]["id"]) == (
+            "create",
+            bob["user"]["id"],
+        )
+        b2 = await LiveSocket.open(two.ws_url, bob["token"])
+        # A second tab on the other worker neither announces Bob again nor, closing the
+        # first one, takes him offline.
+        await b1.close()
+        listing = await a.request("presence", "list", room=room_id)
+        online = sorted(u["display_name"] for u in listing["payload"]["data"])
+        assert online == ["Alice", "Bob"]
+        await b2.close()
+        offline = await a.push("presence", "p")
+        assert offline["payload"]["action"] == "delete"
+        assert offline["payload"]["data"]["user"]["display_name"] == "Bob"
+    finally:
+        await a.close()
+

@@ -1,0 +1,53 @@
+"""A real uvicorn, real WebSocket clients: what a user of a running Parley sees."""
+
+import asyncio
+
+import pytest
+import websockets
+
+from tests.live.conftest import guest
+from tests.live.wsclient import LiveSocket
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+async def test_subscriber_receives_message_posted_by_another_client(uvicorn_server):
+    alice = guest(uvicorn_server, "Alice")
+    bob = guest(uvicorn_server, "Bob")
+    a = await LiveSocket.open(uvicorn_server.ws_url, alice["token"])
+    b = await LiveSocket.open(uvicorn_server.ws_url, bob["token"])
+    try:
+        room = await a.request("rooms", "create", data={"name": "live", "title": "Live"})
+        room_id = room["payload"]["data"]["id"]
+        await b.request("rooms", "join", pk=room_id)
+        await b.request("messages", "subscribe_room", room=room_id, request_id="sub")
+
+        await a.request("messages", "create", data={"room": room_id, "body": "over the wire"})
+
+        push = await b.push("messages", "sub")
+        assert push["payload"]["data"]["body"] == "over the wire"
+        assert push["payload"]["data"]["author"]["display_name"] == "Alice"
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_unauthenticated_socket_is_closed_with_4401(uvicorn_server):
+    async with websockets.connect(uvicorn_server.ws_url) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_frame_over_hard_limit_closes_with_1009_but_64k_cap_answers_413(uvicorn_server):
+    alice = guest(uvicorn_server, "Alice")
+    a = await LiveSocket.open(uvicorn_server.ws_url, alice["token"])
+    try:
+        big = '{"stream": "rooms", "payload": {"x": "' + "y" * 70_000 + '"}}'
+        await a.connection.send(big)
+        error = await a.wait_for(lambda f: f["payload"]["response_status"] == 413)
+        assert "limited" in error["payload"]["errors"][0]
+        rooms = await a.request("rooms", "list")
+        assert rooms["payload"]["response_status"] == 200
+    finally:
+        await a.close()

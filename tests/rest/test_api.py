@@ -1,0 +1,127 @@
+"""The REST twin: same rules as the socket, OpenAPI schema and docs, identity endpoints."""
+
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from rest_framework.test import APIClient
+
+from rooms import services
+from rooms.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_register_then_obtain_token_then_sign_out():
+    http = APIClient()
+    registered = http.post(
+        "/api/auth/register/", {"username": "dora", "password": "a long passphrase 42"}
+    )
+    assert registered.status_code == 201
+    token = http.post(
+        "/api/auth/token/", {"username": "dora", "password": "a long passphrase 42"}
+    ).json()["token"]
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    me = other.get("/api/auth/me/").json()
+    assert (me["username"], me["is_staff"]) == ("dora", False)
+    assert other.post("/api/auth/logout/").status_code == 204
+    assert other.get("/api/auth/me/").status_code in (401, 403)
+
+
+def test_register_refuses_weak_password_and_taken_username(alice):
+    http = APIClient()
+    assert http.post("/api/auth/register/", {"username": "x", "password": "123"}).status_code == 400
+    taken = http.post("/api/auth/register/", {"username": "ALICE", "password": "a long pass 42!"})
+    assert taken.status_code == 400
+
+
+def test_wrong_password_gets_no_token(alice):
+    reply = APIClient().post("/api/auth/token/", {"username": "alice", "password": "wrong"})
+    assert reply.status_code == 400
+    assert "token" not in reply.json()
+
+
+def test_guest_gets_a_session_and_a_token():
+    http = APIClient()
+    reply = http.post("/api/auth/guest/", {"display_name": "Visitor"})
+    assert reply.status_code == 201
+    assert reply.json()["user"]["display_name"] == "Visitor"
+    assert http.get("/api/auth/me/").status_code == 200  # the session cookie works
+
+
+def test_anonymous_gets_401_on_the_api():
+    assert APIClient().get("/api/rooms/").status_code in (401, 403)
+
+
+def test_private_room_is_404_for_non_members(alice, bob):
+    room = services.room_create(owner=alice, name="secret", title="S", is_private=True)
+    assert client_for(bob).get(f"/api/rooms/{room.pk}/").status_code == 404
+    assert client_for(bob).get(f"/api/messages/?room={room.pk}").status_code == 404
+    assert client_for(alice).get(f"/api/rooms/{room.pk}/").status_code == 200
+
+
+def test_only_owner_changes_room(alice, bob):
+    room = services.room_create(owner=alice, name="general", title="G")
+    assert client_for(bob).patch(f"/api/rooms/{room.pk}/", {"title": "x"}).status_code == 403
+    assert client_for(alice).patch(f"/api/rooms/{room.pk}/", {"title": "y"}).status_code == 200
+
+
+def test_join_post_edit_and_page_messages(alice, bob):
+    room = services.room_create(owner=alice, name="general", title="G")
+    bob_http = client_for(bob)
+    assert bob_http.post("/api/messages/", {"room": room.pk, "body": "x"}).status_code == 403
+    assert bob_http.post(f"/api/rooms/{room.pk}/join/").status_code == 200
+    ids = [
+        bob_http.post("/api/messages/", {"room": room.pk, "body": f"m{i}"}).json()["id"]
+        for i in range(3)
+    ]
+    page = bob_http.get(f"/api/messages/?room={room.pk}&after={ids[0]}").json()
+    assert [m["id"] for m in page] == ids[1:]
+    assert client_for(alice).patch(f"/api/messages/{ids[0]}/", {"body": "no"}).status_code == 403
+    assert bob_http.patch(f"/api/messages/{ids[0]}/", {"body": "yes"}).json()["body"] == "yes"
+
+
+def test_retried_post_with_same_client_id_does_not_duplicate(alice):
+    room = services.room_create(owner=alice, name="general", title="G")
+    data = {"room": room.pk, "body": "once", "client_id": str(uuid.uuid4())}
+    http = client_for(alice)
+    assert http.post("/api/messages/", data).status_code == 201
+    assert http.post("/api/messages/", data).status_code == 200
+    assert Message.objects.count() == 1
+
+
+def test_members_listed_only_for_visible_rooms(alice, bob):
+    room = services.room_create(owner=alice, name="secret", title="S", is_private=True)
+    assert client_for(bob).get(f"/api/memberships/?room={room.pk}").status_code == 404
+    members = client_for(alice).get(f"/api/memberships/?room={room.pk}").json()["results"]
+    assert [m["user"]["id"] for m in members] == [alice.pk]
+
+
+def test_openapi_schema_and_docs_are_served_without_cdn(alice):
+    http = client_for(alice)
+    schema = http.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/rooms/{id}/join/" in paths and "/api/messages/" in paths
+    docs = http.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()
+
+
+async def test_post_over_rest_is_pushed_to_socket_subscribers(connected, alice, bob):
+    room = await sync_to_async(services.room_create)(owner=alice, name="general", title="G")
+    async with connected(bob) as b:
+        await b.request("messages", "subscribe_room", room=room.pk, request_id="s")
+        response = await sync_to_async(client_for(alice).post)(
+            "/api/messages/", {"room": room.pk, "body": "via rest"}
+        )
+        assert response.status_code == 201
+        push = await b.push("messages", "s")
+        assert push["payload"]["data"] == response.json()

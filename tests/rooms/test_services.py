@@ -1,0 +1,168 @@
+"""The rules of rooms and messages, without any transport."""
+
+import uuid
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from rooms import selectors, services
+from rooms.models import Membership, Message, Room
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_creator_becomes_owner_and_member(alice):
+    room = services.room_create(owner=alice, name="general", title="General")
+    membership = Membership.objects.get(room=room, user=alice)
+    assert membership.role == Membership.Role.OWNER
+
+
+def test_room_name_must_be_a_slug(alice):
+    with pytest.raises(ValidationError):
+        services.room_create(owner=alice, name="Not A Slug!", title="x")
+    assert not Room.objects.exists()
+
+
+def test_private_room_is_invisible_to_non_members(alice, bob):
+    room = services.room_create(owner=alice, name="secret", title="S", is_private=True)
+    assert list(selectors.rooms_visible_to(user=bob)) == []
+    with pytest.raises(Room.DoesNotExist):
+        selectors.room_get_visible(user=bob, pk=room.pk)
+
+
+def test_public_and_own_private_rooms_are_listed(alice, bob):
+    public = services.room_create(owner=alice, name="public", title="P")
+    services.room_create(owner=alice, name="hidden", title="H", is_private=True)
+    mine = services.room_create(owner=bob, name="mine", title="M", is_private=True)
+    assert list(selectors.rooms_visible_to(user=bob)) == [public, mine]
+
+
+def test_private_room_cannot_be_joined_without_invitation(alice, bob):
+    room = services.room_create(owner=alice, name="secret", title="S", is_private=True)
+    with pytest.raises(PermissionDenied):
+        services.room_join(room=room, user=bob)
+    services.room_invite(room=room, by=alice, user=bob)
+    assert selectors.is_member(user_id=bob.pk, room_id=room.pk)
+
+
+def test_only_owner_invites(alice, bob, carol):
+    room = services.room_create(owner=alice, name="secret", title="S", is_private=True)
+    services.room_invite(room=room, by=alice, user=bob)
+    with pytest.raises(PermissionDenied):
+        services.room_invite(room=room, by=bob, user=carol)
+
+
+def test_only_owner_changes_or_deletes_room(alice, bob):
+    room = services.room_create(owner=alice, name="general", title="General")
+    with pytest.raises(PermissionDenied):
+        services.room_update(room=room, user=bob, title="Mine now")
+    with pytest.raises(PermissionDenied):
+        services.room_delete(room=room, user=bob)
+    assert Room.objects.get(pk=room.pk).title == "General"
+
+
+def test_owner_cannot_leave(alice):
+    room = services.room_create(owner=alice, name="general", title="General")
+    with pytest.raises(ValidationError):
+        services.room_leave(room=room, user=alice)
+
+
+def test_only_members_post(alice, bob):
+    room = services.room_create(owner=alice, name="general", title="General")
+    with pytest.raises(PermissionDenied):
+        services.message_create(author=bob, room=room, body="hello")
+    services.room_join(room=room, user=bob)
+    message, created = services.message_create(author=bob, room=room, body="hello")
+    assert created and message.body == "hello"
+
+
+@pytest.mark.parametrize("body", ["", "   ", "x" * 4001])
+def test_message_body_is_one_to_4000_characters(alice, body):
+    room = services.room_create(owner=alice, name="general", title="General")
+    with pytest.raises(ValidationError):
+        services.message_create(author=alice, room=room, body=body)
+    assert not Message.objects.exists()
+
+
+def test_retry_with_same_client_id_returns_first_message(alice):
+    room = services.room_create(owner=alice, name="general", title="General")
+    client_id = uuid.uuid4()
+    first, created = services.message_create(
+        author=alice, room=room, body="once", client_id=client_id
+    )
+    again, created_again = services.message_create(
+        author=alice, room=room, body="once", client_id=client_id
+    )
+    assert created and not created_again
+    assert again.pk == first.pk
+    assert Message.objects.count() == 1
+
+
+def test_only_author_edits_or_deletes(alice, bob):
+    room = services.room_create(owner=alice, name="general", title="General")
+    services.room_join(room=room, user=bob)
+    message, _ = services.message_create(author=alice, room=room, body="mine")
+    with pytest.raises(PermissionDenied):
+        services.message_edit(message=message, user=bob, body="yours")
+    with pytest.raises(PermissionDenied):
+        services.message_delete(message=message, user=bob)
+    edited = services.message_edit(message=message, user=alice, body="still mine")
+    assert edited.edited_at is not None
+
+
+def test_history_pages_by_cursor_oldest_first(alice):
+    room = services.room_create(owner=alice, name="general", title="General")
+    ids = [services.message_create(author=alice, room=room, body=f"m{i}")[0].pk for i in range(7)]
+    assert [m.pk for m in selectors.messages_page(room=room, limit=3)] == ids[-3:]
+    assert [m.pk for m in selectors.messages_page(room=room, before=ids[4], limit=3)] == ids[1:4]
+    assert [m.pk for m in selectors.messages_page(room=room, after=ids[4], limit=10)] == ids[5:]
+
+
+def test_second_socket_neither_duplicates_nor_ends_presence(alice):
+    assert services.connection_open(key="a", user=alice, worker_key="w") is True
+    assert services.connection_open(key="b", user=alice, worker_key="w") is False
+    assert services.connection_close(key="a") is False
+    assert selectors.is_online(user_id=alice.pk)
+    assert services.connection_close(key="b") is True
+    assert not selectors.is_online(user_id=alice.pk)
+
+
+def test_sockets_of_a_dead_worker_stop_counting(alice, settings):
+    services.connection_open(key="a", user=alice, worker_key="w")
+    settings.PARLEY = {**settings.PARLEY, "WORKER_STALE_SECONDS": -1}
+    assert not selectors.is_online(user_id=alice.pk)
+
+
+def test_long_dead_workers_are_forgotten_with_their_sockets(alice):
+    from datetime import timedelta
+
+    from rooms.models import Connection, Worker
+
+    services.connection_open(key="a", user=alice, worker_key="dead")
+    services.connection_open(key="b", user=alice, worker_key="alive")
+    Worker.objects.filter(key="dead").update(seen_at=timezone.now() - timedelta(hours=2))
+    assert services.workers_forget_dead(silent_for=timedelta(hours=1)) == 2  # worker + socket
+    assert list(Connection.objects.values_list("key", flat=True)) == ["b"]
+
+
+def test_socket_opening_on_an_idle_worker_counts_at_once(alice):
+    from datetime import timedelta
+
+    from rooms.models import Worker
+
+    services.worker_beat(key="w")
+    Worker.objects.filter(key="w").update(seen_at=timezone.now() - timedelta(hours=1))
+    services.connection_open(key="a", user=alice, worker_key="w")
+    assert selectors.is_online(user_id=alice.pk)
+
+
+def test_presence_audiences_are_everyone_for_public_rooms_and_members_for_private(alice, bob):
+    public = services.room_create(owner=alice, name="open", title="O")
+    secret = services.room_create(owner=alice, name="secret", title="S", is_private=True)
+    services.room_invite(room=secret, by=alice, user=bob)
+    audiences = dict(selectors.rooms_with_audience(user_id=bob.pk))
+    assert sorted(audiences[secret.pk] or []) == sorted([alice.pk, bob.pk])
+    assert public.pk not in audiences  # Bob never joined it
+    services.room_join(room=public, user=bob)
+    assert dict(selectors.rooms_with_audience(user_id=bob.pk))[public.pk] is None
