@@ -48,6 +48,7 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
         self.application_futures: dict[str, asyncio.Task] = {}
         self.applications_accepting_frames: set[str] = set()
         self.closing = False
+        self.accepted = False
         self.scope = {**scope, "demultiplexer_cls": self.__class__}
         await self._create_upstream_applications()
         socket = asyncio.ensure_future(
@@ -62,6 +63,8 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
                 for name, future in self.application_futures.items():
                     if future in done and not self.closing and not future.cancelled():
                         logger.error("Stream %s stopped", name, exc_info=future.exception())
+                # A stream that died before accepting must not hold the handshake forever.
+                await self.accept_when_ready()
         finally:
             for future in [socket, *self.application_futures.values()]:
                 future.cancel()
@@ -71,10 +74,33 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
         """Let signed-in users in; accept and close everyone else with 4401."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
+            self.accepted = True
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         await super().websocket_connect(message)
+
+    async def websocket_accept(self, message: dict, stream_name: str) -> None:
+        """Note that a stream is ready; open the socket once every stream is.
+
+        channelsmultiplexer opens the socket at the first stream's accept, so a client could act
+        before presence counted the socket or before a stream joined the user's group: a
+        second tab then announced its user twice, and a membership change could be missed.
+        """
+        self.applications_accepting_frames.add(stream_name)
+        await self.accept_when_ready()
+
+    async def accept_when_ready(self) -> None:
+        if self.accepted or self.closing:
+            return
+        pending = {
+            name
+            for name, future in self.application_futures.items()
+            if name not in self.applications_accepting_frames and not future.done()
+        }
+        if not pending and self.applications_accepting_frames:
+            self.accepted = True
+            await self.accept()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Check one frame and pass its payload to its stream."""
@@ -112,8 +138,8 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
         elif self.application_futures[stream].done():
             await self.send_error(503, f"Stream {stream!r} is unavailable.", stream, request_id)
         else:
-            # Queued even if the stream has not accepted yet: its queue already holds the
-            # connect, so it answers once connected (the socket opens on the first accept).
+            # Every stream has accepted before the socket opened, but one may have closed since;
+            # its queue still answers (and a stopped stream got the 503 above).
             await self.send_upstream({"type": "websocket.receive", "json": payload}, stream)
 
     async def send_error(

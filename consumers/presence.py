@@ -85,8 +85,11 @@ class PresenceConsumer(MembershipAware):
         self.last_typing = -TYPING_MIN_INTERVAL
 
     async def connect(self) -> None:
-        """Accept, then count this socket towards the user's presence."""
-        await self.accept()
+        """Count this socket towards the user's presence, then accept.
+
+        In this order, a client whose socket is open is online: a second tab that opens and
+        then closes the first never takes its user offline in between.
+        """
         came_online = await database_sync_to_async(services.connection_open)(
             key=self.channel_name, user=self.user, worker_key=heartbeat.key
         )
@@ -95,6 +98,7 @@ class PresenceConsumer(MembershipAware):
         if came_online:
             await database_sync_to_async(call_services.call_party_returned)(user_id=self.user.pk)
             await self.announce(ONLINE)
+        await self.accept()
 
     async def disconnect(self, code: int) -> None:
         """Stop counting this socket; the last one to close takes the user offline."""

@@ -130,3 +130,22 @@ async def test_reserved_argument_nested_under_data_gets_400(connected, alice, na
     async with connected(alice) as a:
         reply = await a.request("rooms", "list", data={name: 1})
         assert reply["payload"]["response_status"] == 400
+
+
+async def test_a_stream_that_fails_to_start_answers_503_and_the_others_go_on(
+    connected, alice, monkeypatch, caplog
+):
+    from consumers.calls import SdpConsumer
+
+    async def broken_connect(self, message):
+        raise RuntimeError("injected: the sdp stream cannot start")
+
+    monkeypatch.setattr(SdpConsumer, "websocket_connect", broken_connect)
+    # The socket opens although one stream never accepted; that stream is logged and refused.
+    async with connected(alice) as ws:
+        request_id = await ws.send("sdp", action="list", call=1)
+        reply = await ws.reply("sdp", request_id)
+        assert reply["payload"]["response_status"] == 503
+        rooms = await ws.request("rooms", "list")
+        assert rooms["payload"]["response_status"] == 200
+    assert "Stream sdp stopped" in caplog.text

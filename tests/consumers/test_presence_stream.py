@@ -36,6 +36,23 @@ async def test_second_tab_neither_duplicates_nor_ends_presence(connected, alice,
         assert (await a.push("presence", "p"))["payload"]["action"] == "delete"
 
 
+async def test_closing_the_first_tab_keeps_the_user_online_while_another_is_open(
+    connected, alice, bob, general
+):
+    async with connected(alice) as a:
+        await a.request("presence", "subscribe_room", room=general.pk, request_id="p")
+        first_tab = connected(bob)
+        await first_tab.__aenter__()
+        assert (await a.push("presence", "p"))["payload"]["action"] == "create"
+        async with connected(bob):
+            await first_tab.__aexit__(None, None, None)
+            listing = await a.request("presence", "list", room=general.pk)
+            assert bob.pk in [u["id"] for u in listing["payload"]["data"]]
+            await a.assert_silent()
+        assert (await a.push("presence", "p"))["payload"]["action"] == "delete"
+        await a.assert_silent()
+
+
 async def test_typing_reaches_the_others_not_the_typist(connected, alice, bob, general):
     async with connected(alice) as a, connected(bob) as b:
         await a.request("presence", "subscribe_room", room=general.pk, request_id="pa")
