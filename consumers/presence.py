@@ -6,7 +6,6 @@ import os
 import socket
 import time
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -31,47 +30,94 @@ KIND = "presence"
 ONLINE, OFFLINE, TYPING = "create", "delete", "update"
 # A socket may say "typing" once a second; more is noise to every member (429).
 TYPING_MIN_INTERVAL = 1.0
-# A worker silent this long has surely died: its rows are deleted. (Stale-but-younger workers
-# merely stop counting, so one that was only paused comes back without losing its sockets.)
-DEAD_AFTER = timedelta(hours=1)
+
+
+async def announce(*, user: Any, change: str) -> None:
+    """Tell the presence subscribers of each of the user's rooms that they came or went."""
+    data = UserSerializer(user).data
+    for room_id, audience in await database_sync_to_async(selectors.rooms_with_audience)(
+        user_id=user.pk
+    ):
+        await group_send(
+            groups.room_presence(room_id),
+            {
+                "type": "presence.event",
+                "action": change,
+                "data": {"room": room_id, "user": data},
+                "audience": audience,
+                "sender": None,
+            },
+        )
+
+
+async def came_online(*, user: Any) -> None:
+    await database_sync_to_async(call_services.call_party_returned)(user_id=user.pk)
+    await announce(user=user, change=ONLINE)
+
+
+async def went_offline(*, user: Any) -> None:
+    await database_sync_to_async(call_services.call_party_left)(user_id=user.pk)
+    await announce(user=user, change=OFFLINE)
 
 
 class WorkerHeartbeat:
     """Keeps this process's Worker row fresh while it holds sockets.
 
     Sockets of a process that died without closing them stop counting as online once its
-    heartbeat is older than ``WORKER_STALE_SECONDS``.
+    heartbeat is older than ``WORKER_STALE_SECONDS``; the sweeper of a live process then tells
+    the rooms. A process that was only paused finds its row gone at its next beat and counts
+    its sockets again.
     """
 
     def __init__(self) -> None:
         self.key = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.sockets = 0
+        self.consumers: set["PresenceConsumer"] = set()
         self.task: asyncio.Task[None] | None = None
 
-    def opened(self) -> None:
+    def opened(self, consumer: "PresenceConsumer") -> None:
         """A socket opened: beat while any is open."""
-        self.sockets += 1
+        self.consumers.add(consumer)
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self.beat())
 
-    def closed(self) -> None:
+    def closed(self, consumer: "PresenceConsumer") -> None:
         """A socket closed: stop beating once none is left."""
-        self.sockets -= 1
-        if self.sockets <= 0 and self.task is not None:
+        self.consumers.discard(consumer)
+        if not self.consumers and self.task is not None:
             self.task.cancel()
             self.task = None
 
     async def beat(self) -> None:
         while True:
             try:
-                await database_sync_to_async(services.worker_beat)(key=self.key)
-                await database_sync_to_async(services.workers_forget_dead)(silent_for=DEAD_AFTER)
+                declared_dead = await database_sync_to_async(services.worker_beat)(key=self.key)
+                if declared_dead:
+                    logger.warning("This worker was declared dead; counting its sockets again")
+                    for consumer in list(self.consumers):
+                        await consumer.register()
             except Exception:
                 logger.exception("Worker heartbeat failed; presence may lapse")
             await asyncio.sleep(settings.PARLEY["WORKER_HEARTBEAT_SECONDS"])
 
 
 heartbeat = WorkerHeartbeat()
+
+
+async def sweep_dead_workers() -> None:
+    """Tell the rooms about the users of workers that died with their sockets open.
+
+    Runs in every serving process (see project/lifespan.py) until cancelled.
+    """
+    while True:
+        try:
+            gone = await database_sync_to_async(services.workers_sweep_stale)(
+                sweeper_key=heartbeat.key
+            )
+            for user in await database_sync_to_async(selectors.users_by_id)(ids=gone):
+                await went_offline(user=user)
+        except Exception:
+            logger.exception("Sweeping dead workers failed; their users still look online")
+        await asyncio.sleep(settings.PARLEY["WORKER_HEARTBEAT_SECONDS"])
 
 
 class PresenceConsumer(MembershipAware):
@@ -90,45 +136,28 @@ class PresenceConsumer(MembershipAware):
         In this order, a client whose socket is open is online: a second tab that opens and
         then closes the first never takes its user offline in between.
         """
-        came_online = await database_sync_to_async(services.connection_open)(
+        await self.register()
+        heartbeat.opened(self)
+        await self.accept()
+
+    async def register(self) -> None:
+        """Count this socket; the first one of the user announces them online."""
+        first = await database_sync_to_async(services.connection_open)(
             key=self.channel_name, user=self.user, worker_key=heartbeat.key
         )
         self.registered = True
-        heartbeat.opened()
-        if came_online:
-            await database_sync_to_async(call_services.call_party_returned)(user_id=self.user.pk)
-            await self.announce(ONLINE)
-        await self.accept()
+        if first:
+            await came_online(user=self.user)
 
     async def disconnect(self, code: int) -> None:
         """Stop counting this socket; the last one to close takes the user offline."""
         if not self.registered:
             return
         self.registered = False
-        heartbeat.closed()
-        went_offline = await database_sync_to_async(services.connection_close)(
-            key=self.channel_name
-        )
-        if went_offline:
-            await database_sync_to_async(call_services.call_party_left)(user_id=self.user.pk)
-            await self.announce(OFFLINE)
-
-    async def announce(self, change: str) -> None:
-        """Tell the presence subscribers of each of the user's rooms."""
-        user = UserSerializer(self.user).data
-        for room_id, audience in await database_sync_to_async(selectors.rooms_with_audience)(
-            user_id=self.user.pk
-        ):
-            await group_send(
-                groups.room_presence(room_id),
-                {
-                    "type": "presence.event",
-                    "action": change,
-                    "data": {"room": room_id, "user": user},
-                    "audience": audience,
-                    "sender": None,
-                },
-            )
+        heartbeat.closed(self)
+        last = await database_sync_to_async(services.connection_close)(key=self.channel_name)
+        if last:
+            await went_offline(user=self.user)
 
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:

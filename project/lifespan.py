@@ -1,26 +1,28 @@
-"""ASGI lifespan: start the call clock when a worker starts, stop it when it stops."""
+"""ASGI lifespan: start the background work when a worker starts, stop it when it stops."""
 
 import asyncio
 import contextlib
 from typing import Any
 
 from calls.clock import run_clock
+from consumers.presence import sweep_dead_workers
 
 
 class Lifespan:
     """Runs background work for as long as the server process serves."""
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        clock: asyncio.Task[None] | None = None
+        # The call clock, and the sweeper that tells rooms about users of dead workers.
+        tasks: list[asyncio.Task[None]] = []
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                clock = asyncio.create_task(run_clock())
+                tasks = [asyncio.create_task(job()) for job in (run_clock, sweep_dead_workers)]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if clock is not None:
-                    clock.cancel()
+                for task in tasks:
+                    task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
-                        await clock
+                        await task
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -93,6 +94,11 @@ def online_cutoff() -> object:
 def live_connections() -> QuerySet[Connection]:
     """Open sockets on workers that are still beating."""
     return Connection.objects.filter(worker__seen_at__gte=online_cutoff())
+
+
+def users_by_id(*, ids: list[int]) -> list[User]:
+    """The users with these ids, in id order."""
+    return list(get_user_model().objects.filter(pk__in=ids).order_by("pk"))
 
 
 def online_members(*, room: Room) -> QuerySet[Membership]:

@@ -5,7 +5,6 @@ Errors are Django's own: ``PermissionDenied`` (not allowed), ``ValidationError``
 """
 
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rooms.models import Connection, Membership, Message, Room, Worker
-from rooms.selectors import live_connections, membership_get
+from rooms.selectors import live_connections, membership_get, online_cutoff
 
 ROOM_FIELDS = frozenset({"name", "title", "is_private"})
 
@@ -165,15 +164,42 @@ def message_delete(*, message: Message, user: User) -> None:
     message.delete()
 
 
-def worker_beat(*, key: str) -> None:
-    """Record that the serving process ``key`` is alive."""
-    Worker.objects.update_or_create(key=key, defaults={"seen_at": timezone.now()})
+def worker_beat(*, key: str) -> bool:
+    """Record that the serving process ``key`` is alive.
+
+    Returns True when it had no row: it was declared dead while it could not beat (paused, or
+    cut off from the database), so its open sockets must be counted again.
+    """
+    _, created = Worker.objects.update_or_create(key=key, defaults={"seen_at": timezone.now()})
+    return created
 
 
-def workers_forget_dead(*, silent_for: timedelta) -> int:
-    """Delete workers (and their sockets) silent for so long they cannot be alive."""
-    deleted, _ = Worker.objects.filter(seen_at__lt=timezone.now() - silent_for).delete()
-    return deleted
+@transaction.atomic
+def workers_sweep_stale(*, sweeper_key: str) -> list[int]:
+    """Declare the workers silent past ``WORKER_STALE_SECONDS`` dead, and forget their sockets.
+
+    Returns the ids of the users this left without a live socket: nobody has been told they
+    went offline, since their sockets never closed. The sweeper never sweeps itself, and two
+    sweepers never sweep the same worker (the rows are locked; a busy one is skipped).
+    """
+    stale = list(
+        Worker.objects.select_for_update(skip_locked=True)
+        .filter(seen_at__lt=online_cutoff())
+        .exclude(key=sweeper_key)
+        .values_list("pk", flat=True)
+    )
+    if not stale:
+        return []
+    user_ids = sorted(
+        set(Connection.objects.filter(worker__in=stale).values_list("user_id", flat=True))
+    )
+    # The same lock as a socket opening: a user who opens a socket elsewhere meanwhile is
+    # either seen here as online, or announced online after this commits.
+    for user_id in user_ids:
+        _lock_user(user_id=user_id)
+    Worker.objects.filter(pk__in=stale).delete()  # and their connections, by cascade
+    online = set(live_connections().filter(user_id__in=user_ids).values_list("user_id", flat=True))
+    return [user_id for user_id in user_ids if user_id not in online]
 
 
 def _lock_user(*, user_id: int) -> None:

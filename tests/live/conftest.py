@@ -1,16 +1,18 @@
 """Live servers: real uvicorn processes, alone or two of them behind Redis."""
 
+import contextlib
 import json
 import os
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import IN_CI, service_missing
 from tests.live.server import LiveServer, uvicorn
+from tests.live.wsclient import LiveSocket
 
 pytestmark = pytest.mark.live
 
@@ -42,7 +44,22 @@ def two_servers(
     transactional_db: None, tmp_path: Any, redis_url: str
 ) -> Iterator[tuple[LiveServer, LiveServer]]:
     """Two uvicorn processes sharing one database and one Redis channel layer."""
-    env = {"CHANNEL_PREFIX": f"parley-{uuid.uuid4().hex[:8]}"}
+    yield from serve_two(tmp_path, redis_url)
+
+
+@pytest.fixture
+def two_quick_servers(
+    transactional_db: None, tmp_path: Any, redis_url: str
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two workers that beat every second and are declared dead after 3 silent seconds."""
+    quick = {"PARLEY_WORKER_HEARTBEAT_SECONDS": "1", "PARLEY_WORKER_STALE_SECONDS": "3"}
+    yield from serve_two(tmp_path, redis_url, quick)
+
+
+def serve_two(
+    tmp_path: Any, redis_url: str, env: dict | None = None
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    env = {"CHANNEL_PREFIX": f"parley-{uuid.uuid4().hex[:8]}", **(env or {})}
     with uvicorn(tmp_path, "one", redis_url, env) as one:
         with uvicorn(tmp_path, "two", redis_url, env) as two:
             yield one, two
@@ -62,3 +79,23 @@ def http_post(base: str, path: str, data: dict, token: str | None = None) -> dic
 def guest(server: LiveServer, name: str) -> dict:
     """Sign in a new guest over HTTP: {"user": ..., "token": ...}."""
     return http_post(server.url, "/api/auth/guest/", {"display_name": name})
+
+
+@contextlib.asynccontextmanager
+async def watching_presence(
+    server: LiveServer, room_name: str, alice: dict | None = None
+) -> AsyncIterator[tuple[LiveSocket, int]]:
+    """Alice's socket, following the presence of a room she just created (request_id "p")."""
+    alice = alice or guest(server, "Alice")
+    a = await LiveSocket.open(server.ws_url, alice["token"])
+    try:
+        room = await a.request("rooms", "create", data={"name": room_name, "title": room_name})
+        room_id = room["payload"]["data"]["id"]
+        await a.request("presence", "subscribe_room", room=room_id, request_id="p")
+        yield a, room_id
+    finally:
+        await a.close()
+
+
+async def presence_changes(watcher: LiveSocket, count: int) -> list[str]:
+    return [(await watcher.push("presence", "p"))["payload"]["action"] for _ in range(count)]

@@ -1,12 +1,8 @@
 """Two uvicorn processes behind one Redis: a push crosses from one worker to the other."""
 
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
-
 import pytest
 
-from tests.live.conftest import guest
+from tests.live.conftest import guest, presence_changes, watching_presence
 from tests.live.wsclient import LiveSocket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -31,24 +27,6 @@ async def test_subscriber_on_one_worker_receives_message_posted_through_the_othe
     finally:
         await a.close()
         await b.close()
-
-
-@contextlib.asynccontextmanager
-async def watching_presence(server: Any, room_name: str) -> AsyncIterator[tuple[LiveSocket, int]]:
-    """Alice's socket, following the presence of a room she just created (request_id "p")."""
-    alice = guest(server, "Alice")
-    a = await LiveSocket.open(server.ws_url, alice["token"])
-    try:
-        room = await a.request("rooms", "create", data={"name": room_name, "title": room_name})
-        room_id = room["payload"]["data"]["id"]
-        await a.request("presence", "subscribe_room", room=room_id, request_id="p")
-        yield a, room_id
-    finally:
-        await a.close()
-
-
-async def presence_changes(watcher: LiveSocket, count: int) -> list[str]:
-    return [(await watcher.push("presence", "p"))["payload"]["action"] for _ in range(count)]
 
 
 async def test_presence_counts_sockets_across_workers(two_servers):

@@ -134,16 +134,34 @@ def test_sockets_of_a_dead_worker_stop_counting(alice, settings):
     assert not selectors.is_online(user_id=alice.pk)
 
 
-def test_long_dead_workers_are_forgotten_with_their_sockets(alice):
+def test_sweeping_a_dead_worker_names_the_users_it_leaves_offline(alice, bob, carol):
     from datetime import timedelta
 
     from rooms.models import Connection, Worker
 
     services.connection_open(key="a", user=alice, worker_key="dead")
-    services.connection_open(key="b", user=alice, worker_key="alive")
-    Worker.objects.filter(key="dead").update(seen_at=timezone.now() - timedelta(hours=2))
-    assert services.workers_forget_dead(silent_for=timedelta(hours=1)) == 2  # worker + socket
-    assert list(Connection.objects.values_list("key", flat=True)) == ["b"]
+    services.connection_open(key="b1", user=bob, worker_key="dead")
+    services.connection_open(key="b2", user=bob, worker_key="alive")
+    services.connection_open(key="c", user=carol, worker_key="sweeper")
+    silent = timezone.now() - timedelta(hours=1)
+    Worker.objects.filter(key__in=["dead", "sweeper"]).update(seen_at=silent)
+
+    # Bob has a tab on a live worker; the sweeper does not sweep itself.
+    assert services.workers_sweep_stale(sweeper_key="sweeper") == [alice.pk]
+    assert sorted(Connection.objects.values_list("key", flat=True)) == ["b2", "c"]
+    assert services.workers_sweep_stale(sweeper_key="sweeper") == []  # told once
+
+
+def test_a_worker_declared_dead_learns_it_at_its_next_beat(alice):
+    from datetime import timedelta
+
+    from rooms.models import Worker
+
+    assert services.worker_beat(key="paused") is True
+    assert services.worker_beat(key="paused") is False
+    Worker.objects.filter(key="paused").update(seen_at=timezone.now() - timedelta(hours=1))
+    services.workers_sweep_stale(sweeper_key="other")
+    assert services.worker_beat(key="paused") is True
 
 
 def test_socket_opening_on_an_idle_worker_counts_at_once(alice):
