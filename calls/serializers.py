@@ -4,10 +4,11 @@ from django.conf import settings
 from rest_framework import serializers
 
 from calls.models import Call, Ice, Sdp
+from project.serializers import FieldsBuiltOnce
 from rooms.serializers import UserSerializer
 
 
-class CallSerializer(serializers.ModelSerializer):
+class CallSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A call's parties, state and times (never its SDP or candidates)."""
 
     caller = UserSerializer(read_only=True)
@@ -37,7 +38,7 @@ class CallCreateSerializer(serializers.Serializer):
     room = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
-class SdpSerializer(serializers.ModelSerializer):
+class SdpSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A session description as the other party receives it."""
 
     sender = serializers.IntegerField(source="sender_id", read_only=True)
@@ -50,7 +51,7 @@ class SdpSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "call", "sender", "created_at"]
 
 
-class IceSerializer(serializers.ModelSerializer):
+class IceSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A trickled candidate, in the field names of RTCIceCandidateInit (snake_cased)."""
 
     sender = serializers.IntegerField(source="sender_id", read_only=True)

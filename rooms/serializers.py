@@ -4,12 +4,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from project.serializers import FieldsBuiltOnce
 from rooms.models import Membership, Message, Room
 
 User = get_user_model()
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A user as others see them: never an email or a password."""
 
     display_name = serializers.SerializerMethodField()
@@ -24,7 +25,7 @@ class UserSerializer(serializers.ModelSerializer):
         return getattr(user, "first_name", "") or getattr(user, "username", "")
 
 
-class RoomSerializer(serializers.ModelSerializer):
+class RoomSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A room; the owner is set by the server."""
 
     owner = UserSerializer(read_only=True)
@@ -35,7 +36,7 @@ class RoomSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "owner", "created_at"]
 
 
-class MembershipSerializer(serializers.ModelSerializer):
+class MembershipSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """Who is in a room, and as what."""
 
     user = UserSerializer(read_only=True)
@@ -46,7 +47,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """A message. ``room`` and ``client_id`` are written once, at creation."""
 
     author = UserSerializer(read_only=True)
