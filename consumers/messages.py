@@ -50,9 +50,11 @@ class MessageConsumer(MembershipAware):
     def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Post a message; a retry with the same client_id returns the first one (200)."""
         args = parse(MessageCreateSerializer, data_arg(data))
-        room = selectors.room_get_visible(user=self.user, pk=args["room"])
         message, created = services.message_create(
-            author=self.user, room=room, body=args["body"], client_id=args.get("client_id")
+            author=self.user,
+            room_id=args["room"],
+            body=args["body"],
+            client_id=args.get("client_id"),
         )
         return MessageSerializer(message).data, 201 if created else 200
 

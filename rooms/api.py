@@ -142,10 +142,9 @@ class MessageViewSet(
         """Post a message; a retry with the same client_id returns the first one (200)."""
         args = MessageCreateSerializer(data=request.data)
         args.is_valid(raise_exception=True)
-        room = selectors.room_get_visible(user=me(request), pk=args.validated_data["room"])
         message, created = services.message_create(
             author=me(request),
-            room=room,
+            room_id=args.validated_data["room"],
             body=args.validated_data["body"],
             client_id=args.validated_data.get("client_id"),
         )

@@ -27,6 +27,13 @@ def membership_get(*, user: User, room_id: int) -> Membership | None:
     return Membership.objects.filter(room_id=room_id, user_id=user.pk).first()
 
 
+def membership_with_room(*, user: User, room_id: int | str) -> Membership | None:
+    """The user's membership of the room, with the room, or None."""
+    return (
+        Membership.objects.select_related("room").filter(room_id=room_id, user_id=user.pk).first()
+    )
+
+
 def is_member(*, user_id: int, room_id: int) -> bool:
     """Whether the user belongs to the room."""
     return Membership.objects.filter(room_id=room_id, user_id=user_id).exists()

@@ -14,7 +14,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rooms.models import Connection, Membership, Message, Room, Worker
-from rooms.selectors import live_connections, membership_get, online_cutoff
+from rooms.selectors import (
+    live_connections,
+    membership_get,
+    membership_with_room,
+    online_cutoff,
+    room_get_visible,
+)
 
 ROOM_FIELDS = frozenset({"name", "title", "is_private"})
 
@@ -106,14 +112,15 @@ def _check_body(body: object) -> str:
 
 
 def message_create(
-    *, author: User, room: Room, body: str, client_id: uuid.UUID | None = None
+    *, author: User, room_id: int, body: str, client_id: uuid.UUID | None = None
 ) -> tuple[Message, bool]:
-    """Post a message (members only). Returns (message, created).
+    """Post a message in the room ``room_id`` (members only). Returns (message, created).
 
-    A retry with a ``client_id`` already used by this author returns the first message instead
-    of a duplicate, even when two retries race.
+    A room the author may not see is ``Room.DoesNotExist``; one they see but have not joined,
+    ``PermissionDenied``. A retry with a ``client_id`` already used by this author returns the
+    first message instead of a duplicate, even when two retries race.
     """
-    room_check_member(room=room, user=author)
+    room = _room_of_member(user=author, room_id=room_id)
     body = _check_body(body)
     if client_id is None:
         # A single INSERT commits on its own: no BEGIN/COMMIT round trips on the hot path.
@@ -132,6 +139,15 @@ def message_create(
             raise
         return existing, False
     return message, True
+
+
+def _room_of_member(*, user: User, room_id: int) -> Room:
+    # One query on the hot path (every message posted): a member sees the room by definition.
+    membership = membership_with_room(user=user, room_id=room_id)
+    if membership is None:
+        room_get_visible(user=user, pk=room_id)  # hidden: Room.DoesNotExist, so a 404
+        raise PermissionDenied("Only members of the room may do this.")
+    return membership.room
 
 
 def _message_by_client_id(

@@ -63,7 +63,7 @@ async def test_non_member_cannot_subscribe_to_private_room(connected, bob, secre
 
 
 async def test_non_member_can_read_public_room_but_not_post(connected, alice, carol, general):
-    await sync_to_async(services.message_create)(author=alice, room=general, body="welcome")
+    await sync_to_async(services.message_create)(author=alice, room_id=general.pk, body="welcome")
     async with connected(carol) as c:
         listing = await c.request("messages", "list", room=general.pk)
         assert [m["body"] for m in listing["payload"]["data"]] == ["welcome"]
@@ -141,7 +141,9 @@ async def test_reconnecting_client_fetches_everything_it_missed(connected, alice
         last_seen = (await b.push("messages", "s"))["payload"]["data"]["id"]
 
     for i in range(3):
-        await sync_to_async(services.message_create)(author=alice, room=general, body=f"missed {i}")
+        await sync_to_async(services.message_create)(
+            author=alice, room_id=general.pk, body=f"missed {i}"
+        )
 
     async with connected(bob) as b:
         # dcrf-client nests list arguments under data; both shapes are accepted.
@@ -161,7 +163,7 @@ async def test_rolled_back_write_pushes_nothing(connected, alice, bob, general):
 
     def create_then_fail() -> None:
         with transaction.atomic():
-            services.message_create(author=alice, room=general, body="never")
+            services.message_create(author=alice, room_id=general.pk, body="never")
             raise RuntimeError("rolled back")
 
     async with connected(bob) as b:

@@ -212,7 +212,7 @@ async def test_deleting_a_room_ends_its_followers_subscriptions_without_a_push_p
     room = await sync_to_async(services.room_create)(owner=alice, name="doomed", title="D")
     await sync_to_async(services.room_join)(room=room, user=bob)
     for i in range(5):
-        await sync_to_async(services.message_create)(author=alice, room=room, body=f"m{i}")
+        await sync_to_async(services.message_create)(author=alice, room_id=room.pk, body=f"m{i}")
     async with connected(alice) as a, connected(bob) as b:
         await b.request("messages", "subscribe_room", room=room.pk, request_id="msgs")
         await a.request("rooms", "delete", pk=room.pk)

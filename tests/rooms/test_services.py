@@ -71,9 +71,9 @@ def test_owner_cannot_leave(alice):
 def test_only_members_post(alice, bob):
     room = services.room_create(owner=alice, name="general", title="General")
     with pytest.raises(PermissionDenied):
-        services.message_create(author=bob, room=room, body="hello")
+        services.message_create(author=bob, room_id=room.pk, body="hello")
     services.room_join(room=room, user=bob)
-    message, created = services.message_create(author=bob, room=room, body="hello")
+    message, created = services.message_create(author=bob, room_id=room.pk, body="hello")
     assert created and message.body == "hello"
 
 
@@ -81,7 +81,7 @@ def test_only_members_post(alice, bob):
 def test_message_body_is_one_to_4000_characters(alice, body):
     room = services.room_create(owner=alice, name="general", title="General")
     with pytest.raises(ValidationError):
-        services.message_create(author=alice, room=room, body=body)
+        services.message_create(author=alice, room_id=room.pk, body=body)
     assert not Message.objects.exists()
 
 
@@ -89,10 +89,10 @@ def test_retry_with_same_client_id_returns_first_message(alice):
     room = services.room_create(owner=alice, name="general", title="General")
     client_id = uuid.uuid4()
     first, created = services.message_create(
-        author=alice, room=room, body="once", client_id=client_id
+        author=alice, room_id=room.pk, body="once", client_id=client_id
     )
     again, created_again = services.message_create(
-        author=alice, room=room, body="once", client_id=client_id
+        author=alice, room_id=room.pk, body="once", client_id=client_id
     )
     assert created and not created_again
     assert again.pk == first.pk
@@ -102,7 +102,7 @@ def test_retry_with_same_client_id_returns_first_message(alice):
 def test_only_author_edits_or_deletes(alice, bob):
     room = services.room_create(owner=alice, name="general", title="General")
     services.room_join(room=room, user=bob)
-    message, _ = services.message_create(author=alice, room=room, body="mine")
+    message, _ = services.message_create(author=alice, room_id=room.pk, body="mine")
     with pytest.raises(PermissionDenied):
         services.message_edit(message=message, user=bob, body="yours")
     with pytest.raises(PermissionDenied):
@@ -113,7 +113,9 @@ def test_only_author_edits_or_deletes(alice, bob):
 
 def test_history_pages_by_cursor_oldest_first(alice):
     room = services.room_create(owner=alice, name="general", title="General")
-    ids = [services.message_create(author=alice, room=room, body=f"m{i}")[0].pk for i in range(7)]
+    ids = [
+        services.message_create(author=alice, room_id=room.pk, body=f"m{i}")[0].pk for i in range(7)
+    ]
     assert [m.pk for m in selectors.messages_page(room=room, limit=3)] == ids[-3:]
     assert [m.pk for m in selectors.messages_page(room=room, before=ids[4], limit=3)] == ids[1:4]
     assert [m.pk for m in selectors.messages_page(room=room, after=ids[4], limit=10)] == ids[5:]
