@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from calls.api import CallViewSet
 from frontend.views import index
 from rooms.api import MembershipViewSet, MessageViewSet, RoomViewSet
 
@@ -10,6 +11,7 @@ router = DefaultRouter()
 router.register("rooms", RoomViewSet, basename="room")
 router.register("memberships", MembershipViewSet, basename="membership")
 router.register("messages", MessageViewSet, basename="message")
+router.register("calls", CallViewSet, basename="call")
 
 urlpatterns = [
     path("", index, name="index"),

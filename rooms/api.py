@@ -24,6 +24,9 @@ from rooms.serializers import (
     RoomSerializer,
 )
 
+# Objects are named by id in URLs: anything else is no object (404), and the schema says integer.
+ID = r"\d+"
+
 
 def me(request: Request) -> User:
     """The signed-in user (every view here requires one)."""
@@ -35,6 +38,7 @@ class RoomViewSet(viewsets.ModelViewSet):
     """Rooms I can see; writes go through the room services."""
 
     serializer_class = RoomSerializer
+    lookup_value_regex = ID
 
     def get_queryset(self) -> QuerySet[Room]:
         return selectors.rooms_visible_to(user=me(self.request))
@@ -97,6 +101,7 @@ class MembershipViewSet(viewsets.ReadOnlyModelViewSet):
     """My memberships, or with ``?room=`` the members of a room I can see."""
 
     serializer_class = MembershipSerializer
+    lookup_value_regex = ID
 
     @extend_schema(parameters=[OpenApiParameter("room", OpenApiTypes.INT)])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -119,6 +124,7 @@ class MessageViewSet(
     """Messages of rooms I can see: history by cursor, post, edit and delete my own."""
 
     serializer_class = MessageSerializer
+    lookup_value_regex = ID
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Message]:

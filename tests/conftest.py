@@ -83,6 +83,14 @@ def carol(transactional_db: None) -> object:
     return make_user("carol", "Carol")
 
 
+@pytest.fixture
+def staff(transactional_db: None) -> object:
+    user = make_user("sam", "Sam (support)")
+    user.is_staff = True
+    user.save()
+    return user
+
+
 def token_for(user: object) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 

@@ -1,4 +1,4 @@
-"""A running call clock and a staff user for the call tests."""
+"""A running call clock for the call tests."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from calls.clock import run_clock
-from tests.conftest import make_user
 
 
 @pytest.fixture
@@ -22,11 +21,3 @@ async def call_clock(settings) -> AsyncIterator[None]:
     yield
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-@pytest.fixture
-def staff(transactional_db: None) -> object:
-    user = make_user("sam", "Sam (support)")
-    user.is_staff = True
-    user.save()
-    return user

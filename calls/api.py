@@ -1,0 +1,137 @@
+"""The REST twin of the ``calls``, ``sdp`` and ``ice`` streams: same serializers, services, rules.
+
+A call placed or answered here rings and updates the parties' sockets like one placed there:
+the pushes come from the model observers, whichever transport wrote.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from calls import selectors, services, turn
+from calls.models import Call
+from calls.serializers import CallCreateSerializer, CallSerializer, IceSerializer, SdpSerializer
+from rooms.api import ID, me
+from rooms.models import Room
+from rooms.selectors import room_get_visible
+
+# As on the socket: the last 100 calls, newest first.
+HISTORY = 100
+
+
+class CallViewSet(viewsets.GenericViewSet):
+    """My calls: ring, answer, decline, hang up; and the SDP and ICE of each, in order."""
+
+    serializer_class = CallSerializer
+    lookup_value_regex = ID
+
+    def get_queryset(self) -> Any:
+        return selectors.calls_of(user=me(self.request))
+
+    def get_object(self) -> Call:
+        """The call in the URL if I am one of its two parties, else 404."""
+        return selectors.call_get_for_party(user=me(self.request), pk=int(self.kwargs["pk"]))
+
+    def list(self, request: Request) -> Response:
+        """My calls, newest first (the last 100)."""
+        return Response(CallSerializer(self.get_queryset()[:HISTORY], many=True).data)
+
+    def retrieve(self, request: Request, pk: Any = None) -> Response:
+        """One of my calls."""
+        return Response(CallSerializer(self.get_object()).data)
+
+    @extend_schema(request=CallCreateSerializer, responses={201: CallSerializer})
+    def create(self, request: Request) -> Response:
+        """Ring a user. 201 for a new call (ringing, or busy at once); 200 for the call that
+        already rings between the two (glare: accept that one)."""
+        args = CallCreateSerializer(data=request.data)
+        args.is_valid(raise_exception=True)
+        callee = selectors.callee_get(pk=args.validated_data["callee"])
+        room: Room | None = None
+        if args.validated_data.get("room"):
+            room = room_get_visible(user=me(request), pk=args.validated_data["room"])
+        call, created = services.call_invite(caller=me(request), callee=callee, room=room)
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(CallSerializer(call).data, status=code)
+
+    @extend_schema(request=None, responses={200: CallSerializer})
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: Any = None) -> Response:
+        """Answer a ringing call (callee only)."""
+        call = services.call_accept(call=self.get_object(), user=me(request))
+        return Response(CallSerializer(call).data)
+
+    @extend_schema(request=None, responses={200: CallSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: Any = None) -> Response:
+        """Decline a ringing call (callee only)."""
+        call = services.call_reject(call=self.get_object(), user=me(request))
+        return Response(CallSerializer(call).data)
+
+    @extend_schema(request=None, responses={200: CallSerializer})
+    @action(detail=True, methods=["post"])
+    def hangup(self, request: Request, pk: Any = None) -> Response:
+        """End the call; before it is answered, cancel (caller) or decline (callee)."""
+        call = services.call_hangup(call=self.get_object(), user=me(request))
+        return Response(CallSerializer(call).data)
+
+    @extend_schema(
+        request=SdpSerializer, responses={200: SdpSerializer(many=True), 201: SdpSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def sdp(self, request: Request, pk: Any = None) -> Response:
+        """GET: every session description of the call, in order. POST: send an offer or
+        answer to the other party."""
+        return self.signaling(
+            request, serializer=SdpSerializer, stored=selectors.sdps_of, send=services.sdp_create
+        )
+
+    @extend_schema(
+        request=IceSerializer, responses={200: IceSerializer(many=True), 201: IceSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def ice(self, request: Request, pk: Any = None) -> Response:
+        """GET: every candidate of the call, in order. POST: trickle a candidate (empty
+        candidate: end of candidates)."""
+        return self.signaling(
+            request, serializer=IceSerializer, stored=selectors.ice_of, send=services.ice_create
+        )
+
+    def signaling(
+        self,
+        request: Request,
+        *,
+        serializer: type[BaseSerializer],
+        stored: Callable[..., Any],
+        send: Callable[..., Any],
+    ) -> Response:
+        """List (GET) or send (POST) one kind of signaling message on the call in the URL."""
+        call = self.get_object()
+        if request.method == "GET":
+            return Response(serializer(stored(call=call), many=True).data)
+        fields = serializer(data=request.data)
+        fields.is_valid(raise_exception=True)
+        created = send(call=call, sender=me(request), **fields.validated_data)
+        return Response(serializer(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["get"], url_path="ice-servers")
+    def ice_servers(self, request: Request) -> Response:
+        """STUN/TURN servers for RTCPeerConnection, with time-limited TURN credentials."""
+        return Response(turn.ice_servers(user_id=me(request).pk))
+
+    @extend_schema(responses={200: CallSerializer(many=True)})
+    @action(detail=False, methods=["get"])
+    def dashboard(self, request: Request) -> Response:
+        """Staff only: the live calls and the last 100 calls, newest first."""
+        if not me(request).is_staff:
+            raise PermissionDenied("The call dashboard is for staff.")
+        return Response(CallSerializer(selectors.calls_for_dashboard(), many=True).data)
