@@ -13,6 +13,7 @@ from rest_framework.exceptions import APIException
 from calls.services import CallConflict
 from rooms import selectors
 from rooms.models import Room
+from rooms.services import PostingTooFast
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,8 @@ def error_reply(exc: Exception) -> tuple[int, list[Any]]:
         return 404, ["Not found."]
     if isinstance(exc, CallConflict):
         return 409, [str(exc)]
+    if isinstance(exc, PostingTooFast):
+        return 429, [str(exc)]
     if isinstance(exc, PermissionDenied):
         return 403, [str(exc) or "You do not have permission to perform this action."]
     if isinstance(exc, ValidationError):

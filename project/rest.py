@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from calls.services import CallConflict
+from rooms.services import PostingTooFast
 
 
 class Conflict(exceptions.APIException):
@@ -18,9 +19,11 @@ class Conflict(exceptions.APIException):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus "not found" and Django validation errors."""
+    """DRF's handler, plus "not found", Django validation errors, conflicts and rate limits."""
     if isinstance(exc, CallConflict):
         exc = Conflict(str(exc))
+    elif isinstance(exc, PostingTooFast):
+        exc = exceptions.Throttled(wait=exc.wait, detail=str(exc))
     elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, ValidationError):

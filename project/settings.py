@@ -164,6 +164,18 @@ else:
         }
     }
 
+# --- Cache: the counters of the rate limits -----------------------------------------------------
+# With several workers the counters must be shared, or each worker would grant the whole rate.
+# The key prefix keeps apart deployments (and test runs) that share one Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CHANNEL_PREFIX", "parley"),
+        }
+    }
+
 # --- Auth, REST ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -186,7 +198,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
-    "DESCRIPTION": "REST twin of Parley's WebSocket API: rooms, memberships, messages.",
+    "DESCRIPTION": "REST twin of Parley's WebSocket API: rooms, memberships, messages, calls.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -204,6 +216,9 @@ PARLEY: dict[str, Any] = {
     # Frames larger than this get a 413 error frame; the socket stays open.
     "MAX_FRAME_BYTES": env_int("PARLEY_MAX_FRAME_BYTES", 64 * 1024),
     "MESSAGE_MAX_LENGTH": 4000,
+    # A user may post this many messages per window (socket and REST together); more is 429.
+    "MESSAGE_BURST": env_int("PARLEY_MESSAGE_BURST", 20),
+    "MESSAGE_BURST_SECONDS": env_int("PARLEY_MESSAGE_BURST_SECONDS", 10),
     "LIST_MAX_LIMIT": 100,
     # A worker that has not refreshed its heartbeat for this long is presumed dead and its
     # sockets no longer count as online.

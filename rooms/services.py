@@ -1,14 +1,18 @@
 """Writes: every rule about rooms, memberships, messages and presence lives here.
 
 Errors are Django's own: ``PermissionDenied`` (not allowed), ``ValidationError`` (bad input),
-``<Model>.DoesNotExist`` (not found or not visible). Transports map them to status codes.
+``<Model>.DoesNotExist`` (not found or not visible), plus ``PostingTooFast`` (a rate limit).
+Transports map them to status codes.
 """
 
+import math
+import time
 import uuid
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -102,6 +106,29 @@ def room_remove_member(*, room: Room, by: User, user: User) -> None:
         raise ValidationError("This user is not a member of the room.")
 
 
+class PostingTooFast(Exception):
+    """The author posted the whole burst this window allows; ``wait`` seconds until the next."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"You are sending messages too fast: wait {math.ceil(wait)} s.")
+        self.wait = wait
+
+
+def _count_post(*, author: User) -> None:
+    """Count a post against the author's burst (shared by every worker through the cache)."""
+    burst, seconds = settings.PARLEY["MESSAGE_BURST"], settings.PARLEY["MESSAGE_BURST_SECONDS"]
+    now = time.time()
+    window = int(now // seconds)
+    key = f"posts:{author.pk}:{window}"
+    try:
+        posted = cache.incr(key)
+    except ValueError:  # the window's first post
+        # add() only creates: of two workers opening the window at once, the other counts on.
+        posted = 1 if cache.add(key, 1, timeout=seconds + 1) else cache.incr(key)
+    if posted > burst:
+        raise PostingTooFast(wait=(window + 1) * seconds - now)
+
+
 def _check_body(body: object) -> str:
     limit = settings.PARLEY["MESSAGE_MAX_LENGTH"]
     if not isinstance(body, str) or not body.strip():
@@ -123,11 +150,13 @@ def message_create(
     room = _room_of_member(user=author, room_id=room_id)
     body = _check_body(body)
     if client_id is None:
+        _count_post(author=author)
         # A single INSERT commits on its own: no BEGIN/COMMIT round trips on the hot path.
         return Message.objects.create(room=room, author=author, body=body), True
     existing = _message_by_client_id(author=author, room=room, client_id=client_id)
     if existing is not None:
-        return existing, False
+        return existing, False  # a retry is not a new post: it does not count
+    _count_post(author=author)
     try:
         with transaction.atomic():
             message = Message.objects.create(

@@ -4,8 +4,11 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from rest_framework.test import APIClient
 
 from rooms import services
+from rooms.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,9 +90,7 @@ async def test_member_who_leaves_gets_no_further_pushes_on_any_socket(
         await tab2.assert_silent()
 
 
-async def test_removed_member_of_private_room_gets_no_further_pushes(
-    connected, alice, bob, secret
-):
+async def test_removed_member_of_private_room_gets_no_further_pushes(connected, alice, bob, secret):
     await sync_to_async(services.room_invite)(room=secret, by=alice, user=bob)
     async with connected(alice) as a, connected(bob) as b:
         await b.request("messages", "subscribe_room", room=secret.pk, request_id="s")
@@ -181,3 +182,37 @@ async def test_only_author_edits_over_the_socket(connected, alice, bob, general)
         assert edit["payload"]["response_status"] == 403
         delete = await b.request("messages", "delete", pk=pk)
         assert delete["payload"]["response_status"] == 403
+
+
+async def test_posting_past_the_burst_is_refused_on_socket_and_rest_and_nothing_is_stored(
+    connected, alice, bob, general, settings
+):
+    # A window longer than the test: the count cannot roll over while it runs.
+    settings.PARLEY = {**settings.PARLEY, "MESSAGE_BURST": 3, "MESSAGE_BURST_SECONDS": 10**9}
+    rest = APIClient()
+    rest.force_authenticate(alice)
+    post_over_rest = database_sync_to_async(
+        lambda body: rest.post("/api/messages/", body, format="json")
+    )
+    first = {"room": general.pk, "body": "one", "client_id": str(uuid.uuid4())}
+    async with connected(alice) as a, connected(bob) as b:
+        assert (await a.request("messages", "create", data=first))["payload"][
+            "response_status"
+        ] == 201
+        two = await a.request("messages", "create", data={"room": general.pk, "body": "two"})
+        assert two["payload"]["response_status"] == 201
+        assert (await post_over_rest({"room": general.pk, "body": "three"})).status_code == 201
+
+        refused = await a.request("messages", "create", data={"room": general.pk, "body": "four"})
+        assert refused["payload"]["response_status"] == 429
+        assert "too fast" in refused["payload"]["errors"][0]
+        over_rest = await post_over_rest({"room": general.pk, "body": "four"})
+        assert over_rest.status_code == 429 and int(over_rest["Retry-After"]) > 0
+
+        # A retry of a message already sent is not a new post; and Bob has his own burst.
+        retry = await a.request("messages", "create", data=first)
+        assert retry["payload"]["response_status"] == 200
+        bobs = await b.request("messages", "create", data={"room": general.pk, "body": "hi"})
+        assert bobs["payload"]["response_status"] == 201
+    bodies = await sync_to_async(lambda: list(Message.objects.values_list("body", flat=True)))()
+    assert sorted(bodies) == ["hi", "one", "three", "two"]
