@@ -195,6 +195,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "project.rest.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("PARLEY_AUTH_RATE", "60/minute")},
+    # Throttles count per client address. DRF's default (None) takes X-Forwarded-For as sent,
+    # so any client could name a new address per request. 0: the connection's address, which
+    # uvicorn already rewrites from the headers of a trusted proxy (--forwarded-allow-ips);
+    # N: the address N hops back in X-Forwarded-For, behind exactly N proxies that append it.
+    "NUM_PROXIES": env_int("PARLEY_NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",

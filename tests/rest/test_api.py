@@ -57,6 +57,20 @@ def test_guest_gets_a_session_and_a_token():
     assert http.get("/api/auth/me/").status_code == 200  # the session cookie works
 
 
+def test_sign_in_throttle_cannot_be_dodged_with_a_made_up_forwarded_address(monkeypatch):
+    from project.auth import AuthThrottle
+
+    monkeypatch.setattr(AuthThrottle, "THROTTLE_RATES", {"auth": "3/minute"})
+    http = APIClient()
+    answers = [
+        http.post(
+            "/api/auth/guest/", {"display_name": "Flood"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}"
+        ).status_code
+        for n in range(4)
+    ]
+    assert answers == [201, 201, 201, 429]
+
+
 def test_anonymous_gets_401_on_the_api():
     assert APIClient().get("/api/rooms/").status_code in (401, 403)
 
