@@ -26,7 +26,8 @@ class TokenAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
         query = parse_qs(scope.get("query_string", b"").decode("latin1"))
         if keys := query.get("token"):
-            scope = {**scope, "user": await user_for_token(keys[0])}
+            # Remembered so that revoking the token (signing out) closes this socket.
+            scope = {**scope, "user": await user_for_token(keys[0]), "token_auth": True}
         return await super().__call__(scope, receive, send)
 
 
@@ -46,6 +47,14 @@ class OriginCheck:
         if any(name == b"origin" for name, _ in scope.get("headers", [])):
             return await self.validated(scope, receive, send)
         return await self.application(scope, receive, send)
+
+
+def signed_in_by(scope: dict, *, session_key: str | None) -> bool:
+    """Whether the socket of ``scope`` stands on the API token or on this session."""
+    if scope.get("token_auth"):
+        return True
+    session = scope.get("session")
+    return bool(session_key) and session is not None and session.session_key == session_key
 
 
 def socket_stack(inner: Any) -> Any:

@@ -8,6 +8,8 @@ from typing import Any
 from channelsmultiplexer import AsyncJsonWebsocketDemultiplexer
 from django.conf import settings
 
+from consumers import groups
+from consumers.auth import signed_in_by
 from consumers.calls import CallConsumer, IceConsumer, SdpConsumer
 from consumers.messages import MessageConsumer
 from consumers.presence import PresenceConsumer
@@ -49,6 +51,7 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
         self.applications_accepting_frames: set[str] = set()
         self.closing = False
         self.accepted = False
+        self.sockets_group: str | None = None
         self.scope = {**scope, "demultiplexer_cls": self.__class__}
         await self._create_upstream_applications()
         socket = asyncio.ensure_future(
@@ -78,7 +81,19 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.sockets_group = groups.user_sockets(user.pk)
+        await self.channel_layer.group_add(self.sockets_group, self.channel_name)
         await super().websocket_connect(message)
+
+    async def websocket_disconnect(self, message: dict) -> None:
+        if self.sockets_group:
+            await self.channel_layer.group_discard(self.sockets_group, self.channel_name)
+        await super().websocket_disconnect(message)
+
+    async def user_signed_out(self, event: dict) -> None:
+        """The user signed out: a socket signed in by what that revoked closes, with 4401."""
+        if signed_in_by(self.scope, session_key=event["session_key"]):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def websocket_accept(self, message: dict, stream_name: str) -> None:
         """Note that a stream is ready; open the socket once every stream is.

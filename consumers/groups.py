@@ -32,6 +32,11 @@ def user(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def user_sockets(user_id: int) -> str:
+    """Every open socket of one user, as a whole: signing out closes those it signed in."""
+    return f"sockets.user.{user_id}"
+
+
 def user_calls(user_id: int) -> str:
     """State changes of every call the user is a party to (all their tabs ring)."""
     return f"calls.user.{user_id}"

@@ -3,6 +3,7 @@
 import secrets
 from typing import Any, cast
 
+from asgiref.sync import async_to_sync
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -16,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from consumers import groups
+from consumers.delivery import group_send
 from rooms.serializers import UserSerializer
 
 User = get_user_model()
@@ -113,14 +116,20 @@ class GuestView(OpenView):
 
 
 class SignOutView(APIView):
-    """End the session and revoke the API token."""
+    """End the session and revoke the API token; close the sockets they signed in."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        Token.objects.filter(user_id=cast(int, request.user.pk)).delete()
+        user_id = cast(int, request.user.pk)
+        session_key = request._request.session.session_key
+        Token.objects.filter(user_id=user_id).delete()
         logout(request._request)
+        # Open sockets signed in by the revoked token or the ended session close (4401); those
+        # of the user's other browser sessions stay.
+        event = {"type": "user.signed_out", "session_key": session_key}
+        async_to_sync(group_send)(groups.user_sockets(user_id), event)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -48,6 +48,20 @@ async def test_an_account_can_register_sign_out_and_sign_in_again(people: People
     await expect(dana.page.get_by_role("heading", name="Rooms")).to_be_visible()
 
 
+async def test_signing_out_in_one_tab_signs_out_the_others(people: People):
+    erin = await people.guest("Erin")
+    other_tab = await erin.context.new_page()
+    await other_tab.goto(erin.base_url + "/")
+    await expect(other_tab.locator(".me-name")).to_have_text("Erin")
+
+    await erin.page.get_by_role("button", name="Sign out").click()
+    # The server closes the other tab's socket (4401): it does not go on as a ghost.
+    await expect(
+        other_tab.get_by_text("Your session has ended. Please sign in again.")
+    ).to_be_visible()
+    await expect(other_tab.get_by_role("heading", name="Continue as a guest")).to_be_visible()
+
+
 async def test_two_people_chat_live_see_each_other_online_and_typing(people: People):
     alice = await people.guest("Alice")
     bob = await people.guest("Bob")

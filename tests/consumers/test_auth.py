@@ -2,12 +2,15 @@
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.test import Client
 
 from tests.client import Socket
 from tests.conftest import token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = b"http://127.0.0.1:8000"
 
 
 async def expect_closed_with(socket: Socket, code: int) -> None:
@@ -36,7 +39,7 @@ async def test_browser_session_cookie_signs_the_socket_in(alice):
     client = Client()
     await sync_to_async(client.force_login)(alice)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    socket = Socket("/ws/", headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8000")])
+    socket = Socket("/ws/", headers=[(b"cookie", cookie), (b"origin", ORIGIN)])
     accepted, _ = await socket.connect()
     assert accepted
     reply = await socket.request("rooms", "list")
@@ -80,3 +83,34 @@ async def test_requests_sent_at_once_after_connect_reach_every_stream(alice):
     ]
     assert [r["stream"] for r in replies] == streams
     await socket.close()
+
+
+async def test_signing_out_closes_the_sockets_it_signed_in_and_no_others(alice, bob):
+    async def browser() -> tuple[Client, Socket]:
+        client = Client()
+        await sync_to_async(client.force_login)(alice)
+        cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+        socket = Socket("/ws/", headers=[(b"cookie", cookie), (b"origin", ORIGIN)])
+        assert (await socket.connect())[0]
+        return client, socket
+
+    laptop, laptop_socket = await browser()
+    _, phone_socket = await browser()  # another browser session of Alice's
+    script_socket = Socket(f"/ws/?token={await sync_to_async(token_for)(alice)}")
+    bobs_socket = Socket(f"/ws/?token={await sync_to_async(token_for)(bob)}")
+    for socket in (script_socket, bobs_socket):
+        assert (await socket.connect())[0]
+
+    signed_out = await database_sync_to_async(laptop.post)("/api/auth/logout/")
+    assert signed_out.status_code == 204
+
+    # The laptop's session ended and the API token is revoked: their sockets close.
+    for socket in (laptop_socket, script_socket):
+        closed = await socket.communicator.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4401}
+    # The phone's session and Bob were not signed out.
+    for socket in (phone_socket, bobs_socket):
+        assert (await socket.request("rooms", "list"))["payload"]["response_status"] == 200
+        await socket.close()
+    for socket in (laptop_socket, script_socket):
+        await socket.close()
