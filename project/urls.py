@@ -21,3 +21,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include(router.urls)),
 ]
+
+# Unknown URLs under /api/ answer JSON, like the API's own 404s.
+handler404 = "project.rest.not_found"

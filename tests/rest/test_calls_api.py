@@ -66,7 +66,7 @@ async def test_signaling_over_rest_reaches_only_the_other_party(connected, alice
     for path in ("", "sdp/", "ice/"):
         assert (await rest(carol, "get", f"/api/calls/{call['id']}/{path}"))[0] == 404
     assert (await rest(carol, "post", f"/api/calls/{call['id']}/hangup/"))[0] == 404
-    assert (await rest(carol, "get", "/api/calls/not-a-number/"))[0] == 404
+    assert await rest(carol, "get", "/api/calls/not-a-number/") == (404, {"detail": "Not found."})
     assert (await rest(carol, "get", "/api/calls/"))[1] == []
 
 
