@@ -8,8 +8,10 @@ import time
 import uuid
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from djangochannelsrestframework.decorators import action
 from djangochannelsrestframework.observer.model_observer import Action
 from rest_framework.exceptions import Throttled
@@ -61,12 +63,12 @@ async def went_offline(*, user: Any) -> None:
 
 
 class WorkerHeartbeat:
-    """Keeps this process's Worker row fresh while it holds sockets.
+    """Keeps this process's Worker row fresh while it holds sockets, and its sockets counted.
 
     Sockets of a process that died without closing them stop counting as online once its
     heartbeat is older than ``WORKER_STALE_SECONDS``; the sweeper of a live process then tells
-    the rooms. A process that was only paused finds its row gone at its next beat and counts
-    its sockets again.
+    the rooms. A process that was only paused (or cut off from the database) finds at its next
+    beats that its sockets are no longer recorded, and counts them again.
     """
 
     def __init__(self) -> None:
@@ -75,7 +77,7 @@ class WorkerHeartbeat:
         self.task: asyncio.Task[None] | None = None
 
     def opened(self, consumer: "PresenceConsumer") -> None:
-        """A socket opened: beat while any is open."""
+        """A socket is opening: beat while any is open."""
         self.consumers.add(consumer)
         if self.task is None or self.task.done():
             self.task = asyncio.create_task(self.beat())
@@ -90,14 +92,39 @@ class WorkerHeartbeat:
     async def beat(self) -> None:
         while True:
             try:
-                declared_dead = await database_sync_to_async(services.worker_beat)(key=self.key)
-                if declared_dead:
-                    logger.warning("This worker was declared dead; counting its sockets again")
-                    for consumer in list(self.consumers):
-                        await consumer.register()
+                # In a thread of its own: a beat queued behind busy sockets' queries in the
+                # shared database thread could come late enough for the worker to be swept.
+                await sync_to_async(beat_once, thread_sensitive=False)(key=self.key)
+                await self.recount()
             except Exception:
                 logger.exception("Worker heartbeat failed; presence may lapse")
             await asyncio.sleep(settings.PARLEY["WORKER_HEARTBEAT_SECONDS"])
+
+    async def recount(self) -> None:
+        """Record again the open sockets this worker's rows lack (it was declared dead)."""
+        recorded = await database_sync_to_async(services.worker_connection_keys)(
+            worker_key=self.key
+        )
+        missing = [c for c in self.consumers if c.registered and c.channel_name not in recorded]
+        if missing:
+            logger.warning("%d sockets of this worker went uncounted; counting them", len(missing))
+        for consumer in missing:
+            if consumer not in self.consumers:
+                continue  # closed meanwhile
+            try:
+                await consumer.register()
+                if consumer not in self.consumers:  # closed while being counted: uncount it
+                    await consumer.unregister()
+            except Exception:
+                logger.exception("Counting socket %s again failed", consumer.channel_name)
+
+
+def beat_once(*, key: str) -> None:
+    close_old_connections()
+    try:
+        services.worker_beat(key=key)
+    finally:
+        close_old_connections()
 
 
 heartbeat = WorkerHeartbeat()
@@ -114,7 +141,10 @@ async def sweep_dead_workers() -> None:
                 sweeper_key=heartbeat.key
             )
             for user in await database_sync_to_async(selectors.users_by_id)(ids=gone):
-                await went_offline(user=user)
+                try:
+                    await went_offline(user=user)
+                except Exception:
+                    logger.exception("Telling the rooms that user %s left failed", user.pk)
         except Exception:
             logger.exception("Sweeping dead workers failed; their users still look online")
         await asyncio.sleep(settings.PARLEY["WORKER_HEARTBEAT_SECONDS"])
@@ -136,8 +166,8 @@ class PresenceConsumer(MembershipAware):
         In this order, a client whose socket is open is online: a second tab that opens and
         then closes the first never takes its user offline in between.
         """
-        await self.register()
         heartbeat.opened(self)
+        await self.register()
         await self.accept()
 
     async def register(self) -> None:
@@ -149,15 +179,19 @@ class PresenceConsumer(MembershipAware):
         if first:
             await came_online(user=self.user)
 
-    async def disconnect(self, code: int) -> None:
-        """Stop counting this socket; the last one to close takes the user offline."""
-        if not self.registered:
-            return
-        self.registered = False
-        heartbeat.closed(self)
+    async def unregister(self) -> None:
+        """Stop counting this socket; the user's last one announces them offline."""
         last = await database_sync_to_async(services.connection_close)(key=self.channel_name)
         if last:
             await went_offline(user=self.user)
+
+    async def disconnect(self, code: int) -> None:
+        """Stop counting this socket; the last one to close takes the user offline."""
+        heartbeat.closed(self)
+        if not self.registered:
+            return
+        self.registered = False
+        await self.unregister()
 
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:

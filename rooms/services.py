@@ -5,7 +5,6 @@ Errors are Django's own: ``PermissionDenied`` (not allowed), ``ValidationError``
 Transports map them to status codes.
 """
 
-import math
 import time
 import uuid
 
@@ -110,13 +109,14 @@ class PostingTooFast(Exception):
     """The author posted the whole burst this window allows; ``wait`` seconds until the next."""
 
     def __init__(self, wait: float) -> None:
-        super().__init__(f"You are sending messages too fast: wait {math.ceil(wait)} s.")
+        super().__init__("You are sending messages too fast.")
         self.wait = wait
 
 
 def _count_post(*, author: User) -> None:
     """Count a post against the author's burst (shared by every worker through the cache)."""
-    burst, seconds = settings.PARLEY["MESSAGE_BURST"], settings.PARLEY["MESSAGE_BURST_SECONDS"]
+    burst = settings.PARLEY["MESSAGE_BURST"]
+    seconds = max(1, settings.PARLEY["MESSAGE_BURST_SECONDS"])
     now = time.time()
     window = int(now // seconds)
     key = f"posts:{author.pk}:{window}"
@@ -209,14 +209,14 @@ def message_delete(*, message: Message, user: User) -> None:
     message.delete()
 
 
-def worker_beat(*, key: str) -> bool:
-    """Record that the serving process ``key`` is alive.
+def worker_beat(*, key: str) -> None:
+    """Record that the serving process ``key`` is alive."""
+    Worker.objects.update_or_create(key=key, defaults={"seen_at": timezone.now()})
 
-    Returns True when it had no row: it was declared dead while it could not beat (paused, or
-    cut off from the database), so its open sockets must be counted again.
-    """
-    _, created = Worker.objects.update_or_create(key=key, defaults={"seen_at": timezone.now()})
-    return created
+
+def worker_connection_keys(*, worker_key: str) -> set[str]:
+    """The sockets recorded for the serving process ``worker_key`` (none once it was swept)."""
+    return set(Connection.objects.filter(worker__key=worker_key).values_list("key", flat=True))
 
 
 @transaction.atomic
@@ -256,11 +256,12 @@ def _lock_user(*, user_id: int) -> None:
 @transaction.atomic
 def connection_open(*, key: str, user: User, worker_key: str) -> bool:
     """Record an open socket. Returns True when this made the user come online."""
-    _lock_user(user_id=user.pk)
-    # A worker whose last socket closed stopped beating: opening a socket is a beat too.
+    # A worker whose last socket closed stopped beating: opening a socket is a beat too. The
+    # worker row is locked before the user, in the order the dead-worker sweeper takes them.
     worker, _ = Worker.objects.update_or_create(
         key=worker_key, defaults={"seen_at": timezone.now()}
     )
+    _lock_user(user_id=user.pk)
     was_online = live_connections().filter(user_id=user.pk).exists()
     Connection.objects.update_or_create(key=key, defaults={"user": user, "worker": worker})
     return not was_online

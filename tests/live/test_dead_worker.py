@@ -57,10 +57,15 @@ async def test_users_of_a_paused_worker_come_back_online_when_it_resumes(two_qui
             finally:
                 os.kill(two.process.pid, signal.SIGCONT)
             assert offline["payload"]["action"] == "delete"
+            # Someone connecting to the resumed worker first must not hide that Bob's socket
+            # went uncounted (that socket brings the worker's row back).
+            carol = await LiveSocket.open(two.ws_url, guest(one, "Carol")["token"])
 
-            # Its socket never closed: once the worker beats again, Bob is back.
+            # Bob's socket never closed: once the worker beats again, he is back.
             online = await a.push("presence", "p", timeout=WITHIN)
             assert online["payload"]["action"] == "create"
+            assert online["payload"]["data"]["user"]["id"] == bob["user"]["id"]
+            await carol.close()
             listing = await a.request("presence", "list", room=room_id)
             assert bob["user"]["id"] in [u["id"] for u in listing["payload"]["data"]]
             message = await b.request("messages", "create", data={"room": room_id, "body": "back"})

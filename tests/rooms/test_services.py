@@ -154,16 +154,17 @@ def test_sweeping_a_dead_worker_names_the_users_it_leaves_offline(alice, bob, ca
     assert services.workers_sweep_stale(sweeper_key="sweeper") == []  # told once
 
 
-def test_a_worker_declared_dead_learns_it_at_its_next_beat(alice):
+def test_a_swept_worker_finds_its_sockets_no_longer_recorded(alice):
     from datetime import timedelta
 
     from rooms.models import Worker
 
-    assert services.worker_beat(key="paused") is True
-    assert services.worker_beat(key="paused") is False
+    services.connection_open(key="a", user=alice, worker_key="paused")
+    assert services.worker_connection_keys(worker_key="paused") == {"a"}
     Worker.objects.filter(key="paused").update(seen_at=timezone.now() - timedelta(hours=1))
     services.workers_sweep_stale(sweeper_key="other")
-    assert services.worker_beat(key="paused") is True
+    services.worker_beat(key="paused")  # it resumes: alive again, but its socket is forgotten
+    assert services.worker_connection_keys(worker_key="paused") == set()
 
 
 def test_socket_opening_on_an_idle_worker_counts_at_once(alice):
