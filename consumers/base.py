@@ -1,6 +1,7 @@
 """The base of every stream consumer: argument parsing, error frames, push bookkeeping."""
 
 import logging
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -141,7 +142,7 @@ def error_reply(exc: Exception) -> tuple[int, list[Any]]:
     if isinstance(exc, CallConflict):
         return 409, [str(exc)]
     if isinstance(exc, PostingTooFast):
-        return 429, [str(exc)]
+        return 429, [f"{exc} Wait {math.ceil(exc.wait)} s."]
     if isinstance(exc, PermissionDenied):
         return 403, [str(exc) or "You do not have permission to perform this action."]
     if isinstance(exc, ValidationError):

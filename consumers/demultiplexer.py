@@ -52,6 +52,7 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
         self.closing = False
         self.accepted = False
         self.sockets_group: str | None = None
+        self.refused: set[str] = set()
         self.scope = {**scope, "demultiplexer_cls": self.__class__}
         await self._create_upstream_applications()
         socket = asyncio.ensure_future(
@@ -87,7 +88,11 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
 
     async def websocket_disconnect(self, message: dict) -> None:
         if self.sockets_group:
-            await self.channel_layer.group_discard(self.sockets_group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.sockets_group, self.channel_name)
+            except Exception:
+                # The streams must still hear of the disconnect (presence above all).
+                logger.warning("Leaving %s failed", self.sockets_group, exc_info=True)
         await super().websocket_disconnect(message)
 
     async def user_signed_out(self, event: dict) -> None:
@@ -105,17 +110,33 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
         self.applications_accepting_frames.add(stream_name)
         await self.accept_when_ready()
 
+    async def websocket_close(self, message: dict, stream_name: str) -> None:
+        """A stream closed. Before the socket opened, that stream is out and the others decide
+        (it must not hold the handshake); after, channelsmultiplexer's rule: the socket closes
+        when its last stream does."""
+        if not self.accepted:
+            self.applications_accepting_frames.discard(stream_name)
+            self.refused.add(stream_name)
+            await self.accept_when_ready()
+            return
+        await super().websocket_close(message, stream_name)
+
     async def accept_when_ready(self) -> None:
         if self.accepted or self.closing:
             return
         pending = {
             name
             for name, future in self.application_futures.items()
-            if name not in self.applications_accepting_frames and not future.done()
+            if name not in self.applications_accepting_frames | self.refused
+            and not future.done()
         }
-        if not pending and self.applications_accepting_frames:
-            self.accepted = True
+        if pending:
+            return
+        self.accepted = True
+        if self.applications_accepting_frames:
             await self.accept()
+        else:  # no stream could start: refuse the handshake rather than leave it hanging
+            await self.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Check one frame and pass its payload to its stream."""
@@ -150,7 +171,7 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
             await self.send_error(404, f"Unknown stream {stream!r}.", stream, request_id)
         elif not isinstance(payload, dict):
             await self.send_error(400, "The payload must be an object.", stream, request_id)
-        elif self.application_futures[stream].done():
+        elif self.application_futures[stream].done() or stream in self.refused:
             await self.send_error(503, f"Stream {stream!r} is unavailable.", stream, request_id)
         else:
             # Every stream has accepted before the socket opened, but one may have closed since;

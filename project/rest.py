@@ -25,7 +25,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, CallConflict):
         exc = Conflict(str(exc))
     elif isinstance(exc, PostingTooFast):
-        exc = exceptions.Throttled(wait=exc.wait, detail=str(exc))
+        exc = exceptions.Throttled(wait=exc.wait, detail=str(exc))  # DRF adds the wait
     elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, ValidationError):

@@ -17,6 +17,10 @@ from tests.client import Socket
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+if settings.REDIS_URL:
+    # The suite deletes its cache keys between tests: never those of a server on this Redis.
+    settings.CACHES["default"]["KEY_PREFIX"] = f"parley-tests-{os.getpid()}"
+
 
 def service_missing(reason: str) -> None:
     """In CI a missing service fails the run; elsewhere the test is skipped with the reason."""

@@ -149,3 +149,18 @@ async def test_a_stream_that_fails_to_start_answers_503_and_the_others_go_on(
         rooms = await ws.request("rooms", "list")
         assert rooms["payload"]["response_status"] == 200
     assert "Stream sdp stopped" in caplog.text
+
+
+async def test_a_stream_that_refuses_to_start_answers_503_and_the_others_go_on(
+    connected, alice, monkeypatch
+):
+    from consumers.calls import IceConsumer
+
+    async def refuse(self):
+        await self.close()
+
+    monkeypatch.setattr(IceConsumer, "connect", refuse)
+    async with connected(alice) as ws:  # opens: the refusal does not hold the handshake
+        request_id = await ws.send("ice", action="list", call=1)
+        assert (await ws.reply("ice", request_id))["payload"]["response_status"] == 503
+        assert (await ws.request("rooms", "list"))["payload"]["response_status"] == 200
