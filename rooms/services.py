@@ -11,11 +11,11 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from project import counters
 from rooms.models import Connection, Membership, Message, Room, Worker
 from rooms.selectors import (
     live_connections,
@@ -120,12 +120,7 @@ def _count_post(*, author: User) -> None:
     now = time.time()
     window = int(now // seconds)
     key = f"posts:{author.pk}:{window}"
-    try:
-        posted = cache.incr(key)
-    except ValueError:  # the window's first post
-        # add() only creates: of two workers opening the window at once, the other counts on.
-        posted = 1 if cache.add(key, 1, timeout=seconds + 1) else cache.incr(key)
-    if posted > burst:
+    if counters.hit(key, ttl=seconds + 1) > burst:
         raise PostingTooFast(wait=(window + 1) * seconds - now)
 
 
