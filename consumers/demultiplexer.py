@@ -124,14 +124,12 @@ class Demultiplexer(AsyncJsonWebsocketDemultiplexer):
     async def accept_when_ready(self) -> None:
         if self.accepted or self.closing:
             return
-        pending = {
-            name
+        settled = self.applications_accepting_frames | self.refused
+        if any(
+            name not in settled and not future.done()
             for name, future in self.application_futures.items()
-            if name not in self.applications_accepting_frames | self.refused
-            and not future.done()
-        }
-        if pending:
-            return
+        ):
+            return  # a stream is still starting
         self.accepted = True
         if self.applications_accepting_frames:
             await self.accept()

@@ -15,7 +15,9 @@ class FieldsBuiltOnce:
     message with its author took to serialize, paid for every push, reply and list item. Parley's
     output fields keep no per-instance state (no context, hyperlinks or request-dependent
     fields), so one set, bound to a blank instance, serves them all. A serializer given
-    ``data=`` (input) builds its own, as DRF does.
+    ``data=`` (input) builds its own, as DRF does. Not for a serializer that validates input
+    without ``data=`` of its own (the child of a ``many=True`` input, a writable nested one):
+    none of Parley's does.
     """
 
     @property
