@@ -7,7 +7,6 @@ the pushes come from the model observers, whichever transport wrote.
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
@@ -20,11 +19,6 @@ from calls import selectors, services, turn
 from calls.models import Call
 from calls.serializers import CallCreateSerializer, CallSerializer, IceSerializer, SdpSerializer
 from rooms.api import ID, me
-from rooms.models import Room
-from rooms.selectors import room_get_visible
-
-# As on the socket: the last 100 calls, newest first.
-HISTORY = 100
 
 
 class CallViewSet(viewsets.GenericViewSet):
@@ -42,7 +36,7 @@ class CallViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         """My calls, newest first (the last 100)."""
-        return Response(CallSerializer(self.get_queryset()[:HISTORY], many=True).data)
+        return Response(CallSerializer(selectors.calls_history(user=me(request)), many=True).data)
 
     def retrieve(self, request: Request, pk: Any = None) -> Response:
         """One of my calls."""
@@ -54,11 +48,11 @@ class CallViewSet(viewsets.GenericViewSet):
         already rings between the two (glare: accept that one)."""
         args = CallCreateSerializer(data=request.data)
         args.is_valid(raise_exception=True)
-        callee = selectors.callee_get(pk=args.validated_data["callee"])
-        room: Room | None = None
-        if args.validated_data.get("room"):
-            room = room_get_visible(user=me(request), pk=args.validated_data["room"])
-        call, created = services.call_invite(caller=me(request), callee=callee, room=room)
+        call, created = services.call_place(
+            caller=me(request),
+            callee_id=args.validated_data["callee"],
+            room_id=args.validated_data.get("room"),
+        )
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(CallSerializer(call).data, status=code)
 
@@ -132,6 +126,5 @@ class CallViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["get"])
     def dashboard(self, request: Request) -> Response:
         """Staff only: the live calls and the last 100 calls, newest first."""
-        if not me(request).is_staff:
-            raise PermissionDenied("The call dashboard is for staff.")
+        services.dashboard_check(user=me(request))
         return Response(CallSerializer(selectors.calls_for_dashboard(), many=True).data)

@@ -16,6 +16,11 @@ def calls_of(*, user: User) -> QuerySet[Call]:
     return Call.objects.filter(Q(caller=user) | Q(callee=user)).select_related("caller", "callee")
 
 
+def calls_history(*, user: User, last: int = 100) -> QuerySet[Call]:
+    """The user's last calls, newest first (what ``list`` answers on the socket and REST)."""
+    return calls_of(user=user)[:last]
+
+
 def call_get_for_party(*, user: User, pk: int) -> Call:
     """The call ``pk`` if ``user`` is one of its parties, else ``Call.DoesNotExist``."""
     return calls_of(user=user).get(pk=pk)

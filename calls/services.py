@@ -14,9 +14,10 @@ from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from calls import selectors
 from calls.models import Call, Ice, Sdp
 from rooms.models import Room
-from rooms.selectors import is_member, is_online
+from rooms.selectors import is_member, is_online, room_get_visible
 
 State = Call.State
 Reason = Call.EndReason
@@ -77,6 +78,22 @@ def _expire_if_due(call: Call, now: datetime) -> bool:
         _transition(call, State.MISSED, now=now)
         return True
     return False
+
+
+def call_place(
+    *, caller: User, callee_id: int, room_id: int | None = None
+) -> tuple[Call, bool]:
+    """Ring the user ``callee_id``, from the room ``room_id`` if given (404 if the caller cannot
+    see it). Returns (call, created), as ``call_invite``."""
+    callee = selectors.callee_get(pk=callee_id)
+    room = room_get_visible(user=caller, pk=room_id) if room_id else None
+    return call_invite(caller=caller, callee=callee, room=room)
+
+
+def dashboard_check(*, user: User) -> None:
+    """The call dashboard (every call's state) is for staff only."""
+    if not user.is_staff:
+        raise PermissionDenied("The call dashboard is for staff.")
 
 
 @transaction.atomic

@@ -3,7 +3,6 @@
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.core.exceptions import PermissionDenied
 from djangochannelsrestframework.decorators import action
 from djangochannelsrestframework.observer.model_observer import Action
 
@@ -13,8 +12,6 @@ from calls.serializers import CallCreateSerializer, CallSerializer, IceSerialize
 from consumers import groups
 from consumers.base import ParleyConsumer, data_arg, object_id, parse
 from consumers.delivery import model_observer
-from rooms.models import Room
-from rooms.selectors import room_get_visible
 
 
 class CallPartyConsumer(ParleyConsumer):
@@ -36,11 +33,9 @@ class CallConsumer(CallPartyConsumer):
         """Ring a user. 201 for a new call (ringing, or busy at once); 200 for the call that
         already rings between the two (glare: accept that one)."""
         args = parse(CallCreateSerializer, data_arg(data))
-        callee = selectors.callee_get(pk=args["callee"])
-        room: Room | None = None
-        if args.get("room"):
-            room = room_get_visible(user=self.user, pk=args["room"])
-        call, created = services.call_invite(caller=self.user, callee=callee, room=room)
+        call, created = services.call_place(
+            caller=self.user, callee_id=args["callee"], room_id=args.get("room")
+        )
         return CallSerializer(call).data, 201 if created else 200
 
     # Named on the wire only: a method called ``accept`` would replace the consumer's own
@@ -66,7 +61,7 @@ class CallConsumer(CallPartyConsumer):
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
         """My calls, newest first (the last 100)."""
-        return CallSerializer(selectors.calls_of(user=self.user)[:100], many=True).data, 200
+        return CallSerializer(selectors.calls_history(user=self.user), many=True).data, 200
 
     @action()
     def retrieve(self, **kwargs: Any) -> tuple[Any, int]:
@@ -93,8 +88,7 @@ class CallConsumer(CallPartyConsumer):
     @action()
     async def subscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Staff only: state changes of all calls (parties, state, times; never SDP or ICE)."""
-        if not self.user.is_staff:
-            raise PermissionDenied("The call dashboard is for staff.")
+        services.dashboard_check(user=self.user)  # no query: fine on the event loop
         await self.call_activity.subscribe(dashboard=True, request_id=request_id)
         return None, 201
 
@@ -102,8 +96,7 @@ class CallConsumer(CallPartyConsumer):
     def dashboard(self, **kwargs: Any) -> tuple[Any, int]:
         """Staff only: the live calls and the last 100 calls, newest first (the snapshot the
         dashboard subscription then keeps current)."""
-        if not self.user.is_staff:
-            raise PermissionDenied("The call dashboard is for staff.")
+        services.dashboard_check(user=self.user)
         calls = selectors.calls_for_dashboard()
         return CallSerializer(calls, many=True).data, 200
 
