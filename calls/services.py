@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from calls import selectors
 from calls.models import Call, Ice, Sdp
+from presence.selectors import is_online
+from project.errors import Conflict
 from rooms.models import Room
-from rooms.selectors import is_member, is_online, room_get_visible
+from rooms.selectors import is_member, room_get_visible
 
 State = Call.State
 Reason = Call.EndReason
@@ -38,7 +40,7 @@ FINAL_REASON: dict[str, str] = {
 }
 
 
-class CallConflict(Exception):
+class CallConflict(Conflict):
     """The call is not in a state that allows this (409)."""
 
 
@@ -66,10 +68,11 @@ def _transition(call: Call, to: str, *, now: datetime, reason: str = "") -> Call
     return call
 
 
+LIVE = [State.RINGING, State.ACCEPTED]
+
+
 def _live_calls(user_id: int) -> QuerySet[Call]:
-    return Call.objects.filter(Q(caller_id=user_id) | Q(callee_id=user_id)).filter(
-        state__in=[State.RINGING, State.ACCEPTED]
-    )
+    return Call.objects.filter(Q(caller_id=user_id) | Q(callee_id=user_id)).filter(state__in=LIVE)
 
 
 def _expire_if_due(call: Call, now: datetime) -> bool:
@@ -260,17 +263,20 @@ def calls_end_gone(*, now: datetime | None = None) -> list[Call]:
 
 
 @transaction.atomic
-def call_party_left(*, user_id: int) -> None:
-    """The user's last socket closed: a call they ring is cancelled, an accepted one waits."""
+def calls_parties_left(*, user_ids: list[int]) -> None:
+    """These users' last sockets closed: calls they ring are cancelled, accepted ones wait."""
     now = timezone.now()
-    for call in _live_calls(user_id).select_for_update():
-        if call.state == State.RINGING and call.caller_id == user_id:
+    gone = set(user_ids)
+    parties = Q(caller_id__in=gone) | Q(callee_id__in=gone)
+    for call in Call.objects.filter(parties, state__in=LIVE).select_for_update().order_by("pk"):
+        if call.state == State.RINGING and call.caller_id in gone:
             _transition(call, State.CANCELLED, now=now, reason=Reason.CALLER_GONE)
         elif call.state == State.ACCEPTED:
             # A queryset update: the grace period is the server's business, not a state change
             # to push to anyone.
-            field = "caller_gone_at" if call.caller_id == user_id else "callee_gone_at"
-            Call.objects.filter(pk=call.pk).update(**{field: now})
+            sides = ((call.caller_id, "caller_gone_at"), (call.callee_id, "callee_gone_at"))
+            fields = {field: now for user_id, field in sides if user_id in gone}
+            Call.objects.filter(pk=call.pk).update(**fields)
 
 
 @transaction.atomic
@@ -297,7 +303,7 @@ def calls_tick(*, now: datetime | None = None) -> None:
     calls_end_gone(now=now)
 
 
-def call_party_returned(*, user_id: int) -> None:
-    """The user is back within the grace period: their accepted calls go on."""
-    Call.objects.filter(state=State.ACCEPTED, caller_id=user_id).update(caller_gone_at=None)
-    Call.objects.filter(state=State.ACCEPTED, callee_id=user_id).update(callee_gone_at=None)
+def calls_parties_returned(*, user_ids: list[int]) -> None:
+    """These users are back within the grace period: their accepted calls go on."""
+    Call.objects.filter(state=State.ACCEPTED, caller_id__in=user_ids).update(caller_gone_at=None)
+    Call.objects.filter(state=State.ACCEPTED, callee_id__in=user_ids).update(callee_gone_at=None)

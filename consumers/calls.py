@@ -10,11 +10,10 @@ from calls import selectors, services, turn
 from calls.models import Call, Ice, Sdp
 from calls.serializers import CallCreateSerializer, CallSerializer, IceSerializer, SdpSerializer
 from consumers import groups
-from consumers.base import ParleyConsumer, data_arg, object_id, parse
-from consumers.delivery import model_observer
+from consumers.stream import Stream, data_arg, model_observer, object_id, parse
 
 
-class CallPartyConsumer(ParleyConsumer):
+class CallPartyStream(Stream):
     """Shared by the three call streams: the call named by an argument, if I am a party."""
 
     def party_call(self, args: dict[str, Any], key: str = "call") -> Call:
@@ -22,11 +21,8 @@ class CallPartyConsumer(ParleyConsumer):
         return selectors.call_get_for_party(user=self.user, pk=object_id(args, key))
 
 
-class CallConsumer(CallPartyConsumer):
+class CallStream(CallPartyStream):
     """Calls: create (invite), accept, reject, hangup, list, retrieve, subscribe, ice_servers."""
-
-    queryset = Call.objects.none()
-    serializer_class = CallSerializer
 
     @action()
     def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
@@ -38,8 +34,8 @@ class CallConsumer(CallPartyConsumer):
         )
         return CallSerializer(call).data, 201 if created else 200
 
-    # Named on the wire only: a method called ``accept`` would replace the consumer's own
-    # ``accept()``, which accepts the WebSocket.
+    # Named on the wire only: a method called ``accept`` would replace DCRF's own ``accept()``
+    # (which accepts a WebSocket).
     @action(name="accept")
     def accept_call(self, **kwargs: Any) -> tuple[Any, int]:
         """Answer a ringing call (callee only)."""
@@ -106,7 +102,7 @@ class CallConsumer(CallPartyConsumer):
         await self.call_activity.unsubscribe(dashboard=True, request_id=request_id)
         return None, 204
 
-    @model_observer(Call)
+    @model_observer(Call, static=True)
     async def call_activity(
         self,
         message: dict,
@@ -146,7 +142,7 @@ class CallConsumer(CallPartyConsumer):
             yield groups.calls_dashboard()
 
 
-class SignalingConsumer(CallPartyConsumer):
+class SignalingStream(CallPartyStream):
     """What the sdp and ice streams share: list and subscribe on one call I am part of."""
 
     def stored(self, call: Call) -> Any:
@@ -182,10 +178,9 @@ class SignalingConsumer(CallPartyConsumer):
             await self.reply_push(action=action, data=message["data"], request_ids=request_ids)
 
 
-class SdpConsumer(SignalingConsumer):
-    """SDP: create (plus list, subscribe_call, unsubscribe_call from SignalingConsumer)."""
+class SdpStream(SignalingStream):
+    """SDP: create (plus list, subscribe_call, unsubscribe_call from SignalingStream)."""
 
-    queryset = Sdp.objects.none()
     serializer_class = SdpSerializer
 
     @action()
@@ -203,7 +198,7 @@ class SdpConsumer(SignalingConsumer):
     def observer(self) -> Any:
         return self.sdp_activity
 
-    @model_observer(Sdp)
+    @model_observer(Sdp, static=True)
     async def sdp_activity(
         self, message: dict, observer: Any = None, subscribing_request_ids: Any = (),
         action: str = "", **kwargs: Any,
@@ -224,10 +219,9 @@ class SdpConsumer(SignalingConsumer):
         yield groups.call_signaling(call, "sdp")
 
 
-class IceConsumer(SignalingConsumer):
-    """ICE: create (plus list, subscribe_call, unsubscribe_call from SignalingConsumer)."""
+class IceStream(SignalingStream):
+    """ICE: create (plus list, subscribe_call, unsubscribe_call from SignalingStream)."""
 
-    queryset = Ice.objects.none()
     serializer_class = IceSerializer
 
     @action()
@@ -246,7 +240,7 @@ class IceConsumer(SignalingConsumer):
     def observer(self) -> Any:
         return self.ice_activity
 
-    @model_observer(Ice)
+    @model_observer(Ice, static=True)
     async def ice_activity(
         self, message: dict, observer: Any = None, subscribing_request_ids: Any = (),
         action: str = "", **kwargs: Any,

@@ -7,11 +7,10 @@ from djangochannelsrestframework.decorators import action
 from djangochannelsrestframework.observer.model_observer import Action
 
 from consumers import groups
-from consumers.base import data_arg, object_id, parse
-from consumers.delivery import model_observer
-from consumers.observers import LEFT, MembershipAware
-from consumers.permissions import CanSeeRoom
+from consumers.membership import LEFT, RoomScoped
+from consumers.stream import data_arg, model_observer, object_id, parse
 from rooms import selectors, services
+from rooms.audience import Audience
 from rooms.models import Message
 from rooms.serializers import (
     MessageCreateSerializer,
@@ -23,11 +22,8 @@ from rooms.serializers import (
 KIND = "messages"
 
 
-class MessageConsumer(MembershipAware):
+class MessageStream(RoomScoped):
     """Messages: list, retrieve, create, patch, delete, subscribe_room, unsubscribe_room."""
-
-    serializer_class = MessageSerializer
-    queryset = Message.objects.none()
 
     def visible_message(self, args: dict[str, Any]) -> Message:
         """The message named by ``args["pk"]``, or 404 if its room is hidden from the user."""
@@ -75,7 +71,9 @@ class MessageConsumer(MembershipAware):
     @action()
     async def subscribe_room(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Pushes of a room's messages being created, edited and deleted."""
-        room = await database_sync_to_async(self.visible_room)(kwargs)
+        room = await database_sync_to_async(selectors.room_get_visible)(
+            user=self.user, pk=object_id(kwargs, "room")
+        )
         await self.message_activity.subscribe(room=room.pk, request_id=request_id)
         self.track(KIND, room.pk, request_id)
         return None, 201
@@ -88,7 +86,7 @@ class MessageConsumer(MembershipAware):
         self.untrack(KIND, room_id, request_id)
         return None, 204
 
-    @model_observer(Message, cascade=False)
+    @model_observer(Message, cascade=False, static=True)
     async def message_activity(
         self,
         message: dict,
@@ -98,7 +96,7 @@ class MessageConsumer(MembershipAware):
         **kwargs: Any,
     ) -> None:
         """A message was created, edited or deleted in a room this socket follows."""
-        if CanSeeRoom.allows(user_id=self.user.pk, audience=message["audience"]):
+        if Audience.from_event(message["audience"]).allows(self.user.pk):
             await self.reply_push(
                 action=action, data=message["data"], request_ids=subscribing_request_ids
             )
@@ -114,7 +112,8 @@ class MessageConsumer(MembershipAware):
             data: Any = {"pk": instance.pk, "room": instance.room_id}
         else:
             data = MessageSerializer(instance).data
-        return {"data": data, "audience": selectors.room_audience(room=instance.room)}
+        audience = selectors.room_audience(room=instance.room)
+        return {"data": data, "audience": audience.to_event()}
 
     @message_activity.groups_for_signal
     def message_activity(self, instance: Message, **kwargs: Any) -> Any:  # noqa: F811

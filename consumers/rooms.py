@@ -7,11 +7,10 @@ from djangochannelsrestframework.decorators import action
 from djangochannelsrestframework.observer.model_observer import Action
 
 from consumers import groups
-from consumers.base import data_arg, object_id, parse
-from consumers.delivery import model_observer
-from consumers.observers import LEFT, MembershipAware
-from consumers.permissions import CanSeeRoom
+from consumers.membership import LEFT, RoomScoped
+from consumers.stream import data_arg, model_observer, object_id, parse
 from rooms import selectors, services
+from rooms.audience import Audience
 from rooms.models import Room
 from rooms.serializers import (
     MembershipSerializer,
@@ -22,19 +21,16 @@ from rooms.serializers import (
 INSTANCE = "room"
 
 
-class RoomConsumer(MembershipAware):
+class RoomStream(RoomScoped):
     """Rooms: list, retrieve, create, update, patch, delete, join, leave, invite, subscribe."""
 
-    serializer_class = RoomSerializer
-    queryset = Room.objects.none()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.lobby_request_ids: set[Any] = set()
 
-    def visible_room(self, args: dict[str, Any], key: str = "pk") -> Room:
-        """Room actions name their room ``pk``."""
-        return super().visible_room(args, key)
+    def visible_room(self, args: dict[str, Any]) -> Room:
+        """The room named ``pk`` in ``args``, or 404 if the user may not see it."""
+        return selectors.room_get_visible(user=self.user, pk=object_id(args, "pk"))
 
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
@@ -152,17 +148,19 @@ class RoomConsumer(MembershipAware):
         **kwargs: Any,
     ) -> None:
         """A room was created, changed or deleted."""
-        allowed = CanSeeRoom.allows_room_event(
-            user_id=self.user.pk,
-            lobby=lobby_of(observer, group),
-            private=message["private"],
-            members=message["members"],
-        )
+        audience = Audience.from_event(message["audience"])
+        lobby = lobby_of(observer, group)
+        if lobby == "public":  # everyone could see the room there
+            allowed = True
+        elif lobby == "private":  # its members only, also when it just turned public
+            allowed = audience.allows_member(self.user.pk)
+        else:  # the room's own group
+            allowed = audience.allows(self.user.pk)
         if allowed:
             await self.reply_push(
                 action=action, data=message["data"], request_ids=subscribing_request_ids
             )
-        elif lobby_of(observer, group) is None:
+        elif lobby is None:
             await self.lost_sight(INSTANCE, message["room_id"])
 
     @room_activity.serializer
@@ -174,15 +172,11 @@ class RoomConsumer(MembershipAware):
             data = RoomSerializer(instance).data
         # Members as they are now, for public rooms too: a room leaving the private lobby
         # (turning public) must tell only those who could see it there.
-        return {
-            "data": data,
-            "room_id": instance.pk,
-            "private": instance.is_private,
-            "members": selectors.room_member_ids(room_id=instance.pk),
-        }
+        audience = selectors.room_audience(room=instance, with_members=True)
+        return {"data": data, "room_id": instance.pk, "audience": audience.to_event()}
 
     @room_activity.groups_for_signal
-    def room_activity(self, instance: Room, **kwargs: Any) -> Any:  # noqa: F811  # noqa: F811
+    def room_activity(self, instance: Room, **kwargs: Any) -> Any:  # noqa: F811
         yield groups.lobby(private=instance.is_private)
         yield groups.room(instance.pk)
 

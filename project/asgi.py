@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP to Django; ``/ws/`` through origin check and auth to the demultiplexer."""
+"""ASGI entry point: HTTP to Django; ``/ws/`` through origin check and auth to the socket."""
 
 import os
 

@@ -3,7 +3,6 @@
 import secrets
 from typing import Any, cast
 
-from asgiref.sync import async_to_sync
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
@@ -17,8 +16,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from consumers import groups
-from consumers.delivery import group_send
 from rooms.serializers import UserSerializer
 
 User = get_user_model()
@@ -122,14 +119,10 @@ class SignOutView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        user_id = cast(int, request.user.pk)
-        session_key = request._request.session.session_key
-        Token.objects.filter(user_id=user_id).delete()
+        Token.objects.filter(user_id=cast(int, request.user.pk)).delete()
+        # Open sockets signed in by the revoked token or the ended session close (4401, sent on
+        # Django's user_logged_out); those of the user's other browser sessions stay.
         logout(request._request)
-        # Open sockets signed in by the revoked token or the ended session close (4401); those
-        # of the user's other browser sessions stay.
-        event = {"type": "user.signed_out", "session_key": session_key}
-        async_to_sync(group_send)(groups.user_sockets(user_id), event)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

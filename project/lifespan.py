@@ -5,7 +5,7 @@ import contextlib
 from typing import Any
 
 from calls.clock import run_clock
-from consumers.presence import sweep_dead_workers
+from presence.tracker import tracker
 
 
 class Lifespan:
@@ -17,9 +17,11 @@ class Lifespan:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                tasks = [asyncio.create_task(job()) for job in (run_clock, sweep_dead_workers)]
+                tasks = [asyncio.create_task(job()) for job in (run_clock, tracker.sweep)]
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                # The sockets are closed by now; let their departure be written.
+                await tracker.settle(timeout=5)
                 for task in tasks:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

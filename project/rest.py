@@ -1,37 +1,18 @@
-"""REST error mapping: the services raise Django's exceptions; DRF answers with their status."""
+"""REST error mapping: DRF answers every domain error with the status of project/errors.py."""
 
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
-from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from calls.services import CallConflict
-from rooms.services import PostingTooFast
-
-
-class Conflict(exceptions.APIException):
-    """The object is not in a state that allows this."""
-
-    status_code = 409
-    default_code = "conflict"
+from project.errors import as_api_exception
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus "not found", Django validation errors, conflicts and rate limits."""
-    if isinstance(exc, CallConflict):
-        exc = Conflict(str(exc))
-    elif isinstance(exc, PostingTooFast):
-        exc = exceptions.Throttled(wait=exc.wait, detail=str(exc))  # DRF adds the wait
-    elif isinstance(exc, ObjectDoesNotExist):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, ValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        exc = exceptions.ValidationError(detail)
-    return drf_exception_handler(exc, context)
+    """DRF's handler, for DRF's own exceptions and every domain error alike."""
+    return drf_exception_handler(as_api_exception(exc) or exc, context)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -71,7 +71,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rooms",
+    "presence",
     "calls",
+    "consumers",
     "frontend",
 ]
 
@@ -155,14 +157,9 @@ if REDIS_URL:
         }
     }
 else:
-    # One process only (development, tests). Its per-channel capacity bounds a burst of pushes
-    # to one socket; drops are logged.
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "project.layers.LoggingInMemoryChannelLayer",
-            "CONFIG": {"capacity": env_int("CHANNEL_CAPACITY", 1000)},
-        }
-    }
+    # One process only (development, tests): consumers/hub.py then delivers pushes to this
+    # process's sockets itself, and the layer is never used.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Cache: the counters of the rate limits -----------------------------------------------------
 # With several workers the counters must be shared, or each worker would grant the whole rate.

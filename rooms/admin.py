@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from rooms.models import Connection, Membership, Message, Room, Worker
+from rooms.models import Membership, Message, Room
 
 
 class MembershipInline(admin.TabularInline):
@@ -36,14 +36,3 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description="body")
     def short_body(self, message: Message) -> str:
         return message.body[:80]
-
-
-@admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
-    list_display = ["user", "worker", "opened_at"]
-    raw_id_fields = ["user"]
-
-
-@admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
-    list_display = ["key", "seen_at"]

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class RoomsConfig(AppConfig):
-    """Rooms, memberships, messages and who is online."""
+    """Rooms, memberships and messages."""
 
     name = "rooms"
     default_auto_field = "django.db.models.BigAutoField"

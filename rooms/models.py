@@ -1,4 +1,4 @@
-"""Rooms, who belongs to them, what is said in them, and which sockets are open."""
+"""Rooms, who belongs to them, and what is said in them."""
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
@@ -83,30 +83,3 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.id} in {self.room_id}"
-
-
-class Worker(models.Model):
-    """A serving process; its heartbeat tells whether its sockets are still alive."""
-
-    key = models.CharField(max_length=64, unique=True)
-    seen_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return self.key
-
-
-class Connection(models.Model):
-    """One open socket of a signed-in user, counted for presence across tabs and workers."""
-
-    key = models.CharField(max_length=200, unique=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
-    )
-    worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="connections")
-    opened_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["user"], name="connection_user")]
-
-    def __str__(self) -> str:
-        return f"{self.user} on {self.key}"

@@ -1,20 +1,16 @@
 """Reads: what a user may see. Hidden rooms raise ``Room.DoesNotExist``: existence never leaks."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 
-from rooms.models import Connection, Membership, Message, Room
+from rooms.audience import Audience, visible_to
+from rooms.models import Membership, Message, Room
 
 
 def rooms_visible_to(*, user: User) -> QuerySet[Room]:
     """Public rooms and the private rooms ``user`` belongs to."""
-    mine = Membership.objects.filter(room=OuterRef("pk"), user_id=user.pk)
-    return Room.objects.filter(Q(is_private=False) | Q(Exists(mine))).select_related("owner")
+    return Room.objects.filter(visible_to(user.pk)).select_related("owner")
 
 
 def room_get_visible(*, user: User, pk: int | str) -> Room:
@@ -44,21 +40,33 @@ def room_member_ids(*, room_id: int) -> list[int]:
     return list(Membership.objects.filter(room_id=room_id).values_list("user_id", flat=True))
 
 
-def rooms_with_audience(*, user_id: int) -> list[tuple[int, list[int] | None]]:
-    """The user's rooms, each with its audience (see ``room_audience``), in two queries."""
-    rooms = list(Room.objects.filter(memberships__user_id=user_id).values_list("pk", "is_private"))
-    private = [pk for pk, is_private in rooms if is_private]
-    members: dict[int, list[int]] = {pk: [] for pk in private}
+def rooms_with_audience(*, user_ids: list[int]) -> dict[int, list[tuple[int, Audience]]]:
+    """Each user's rooms, each with its audience, in two queries whatever the number of users."""
+    rows = list(
+        Membership.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "room_id", "room__is_private"
+        )
+    )
+    private = {room_id for _, room_id, is_private in rows if is_private}
+    members: dict[int, set[int]] = {room_id: set() for room_id in private}
     for room_id, member_id in Membership.objects.filter(room_id__in=private).values_list(
         "room_id", "user_id"
     ):
-        members[room_id].append(member_id)
-    return [(pk, members[pk] if is_private else None) for pk, is_private in rooms]
+        members[room_id].add(member_id)
+    rooms: dict[int, list[tuple[int, Audience]]] = {user_id: [] for user_id in user_ids}
+    for user_id, room_id, is_private in rows:
+        audience = Audience(private=is_private, members=frozenset(members.get(room_id, ())))
+        rooms[user_id].append((room_id, audience))
+    return rooms
 
 
-def room_audience(*, room: Room) -> list[int] | None:
-    """Who may receive the room's pushes: None for everyone signed in, else the member ids."""
-    return None if not room.is_private else room_member_ids(room_id=room.pk)
+def room_audience(*, room: Room, with_members: bool = False) -> Audience:
+    """Who may receive the room's pushes. The members of a public room are read only when
+    asked for (``with_members``): nobody needs them to see it."""
+    if room.is_private or with_members:
+        members = frozenset(room_member_ids(room_id=room.pk))
+        return Audience(private=room.is_private, members=members)
+    return Audience(private=False)
 
 
 def room_members(*, room: Room) -> QuerySet[Membership]:
@@ -93,27 +101,6 @@ def message_get_visible(*, user: User, pk: int | str) -> Message:
     return Message.objects.select_related("author", "room").get(pk=pk, room__in=visible)
 
 
-def online_cutoff() -> object:
-    """Connections of workers silent since before this moment no longer count."""
-    return timezone.now() - timedelta(seconds=settings.PARLEY["WORKER_STALE_SECONDS"])
-
-
-def live_connections() -> QuerySet[Connection]:
-    """Open sockets on workers that are still beating."""
-    return Connection.objects.filter(worker__seen_at__gte=online_cutoff())
-
-
 def users_by_id(*, ids: list[int]) -> list[User]:
     """The users with these ids, in id order."""
     return list(get_user_model().objects.filter(pk__in=ids).order_by("pk"))
-
-
-def online_members(*, room: Room) -> QuerySet[Membership]:
-    """Members of the room with at least one live socket."""
-    online = live_connections().filter(user_id=OuterRef("user_id"))
-    return room_members(room=room).filter(Exists(online))
-
-
-def is_online(*, user_id: int) -> bool:
-    """Whether the user has at least one live socket."""
-    return live_connections().filter(user_id=user_id).exists()

@@ -1,4 +1,4 @@
-"""Writes: every rule about rooms, memberships, messages and presence lives here.
+"""Writes: every rule about rooms, memberships and messages lives here.
 
 Errors are Django's own: ``PermissionDenied`` (not allowed), ``ValidationError`` (bad input),
 ``<Model>.DoesNotExist`` (not found or not visible), plus ``PostingTooFast`` (a rate limit).
@@ -9,21 +9,15 @@ import time
 import uuid
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from project import counters
-from rooms.models import Connection, Membership, Message, Room, Worker
-from rooms.selectors import (
-    live_connections,
-    membership_get,
-    membership_with_room,
-    online_cutoff,
-    room_get_visible,
-)
+from project.errors import RateLimited
+from rooms.models import Membership, Message, Room
+from rooms.selectors import membership_get, membership_with_room, room_get_visible
 
 ROOM_FIELDS = frozenset({"name", "title", "is_private"})
 
@@ -105,12 +99,11 @@ def room_remove_member(*, room: Room, by: User, user: User) -> None:
         raise ValidationError("This user is not a member of the room.")
 
 
-class PostingTooFast(Exception):
+class PostingTooFast(RateLimited):
     """The author posted the whole burst this window allows; ``wait`` seconds until the next."""
 
     def __init__(self, wait: float) -> None:
-        super().__init__("You are sending messages too fast.")
-        self.wait = wait
+        super().__init__("You are sending messages too fast.", wait)
 
 
 def _count_post(*, author: User) -> None:
@@ -202,72 +195,3 @@ def message_delete(*, message: Message, user: User) -> None:
     if message.author_id != user.pk:
         raise PermissionDenied("Only the author may delete a message.")
     message.delete()
-
-
-def worker_beat(*, key: str) -> None:
-    """Record that the serving process ``key`` is alive."""
-    Worker.objects.update_or_create(key=key, defaults={"seen_at": timezone.now()})
-
-
-def worker_connection_keys(*, worker_key: str) -> set[str]:
-    """The sockets recorded for the serving process ``worker_key`` (none once it was swept)."""
-    return set(Connection.objects.filter(worker__key=worker_key).values_list("key", flat=True))
-
-
-@transaction.atomic
-def workers_sweep_stale(*, sweeper_key: str) -> list[int]:
-    """Declare the workers silent past ``WORKER_STALE_SECONDS`` dead, and forget their sockets.
-
-    Returns the ids of the users this left without a live socket: nobody has been told they
-    went offline, since their sockets never closed. The sweeper never sweeps itself, and two
-    sweepers never sweep the same worker (the rows are locked; a busy one is skipped).
-    """
-    stale = list(
-        Worker.objects.select_for_update(skip_locked=True)
-        .filter(seen_at__lt=online_cutoff())
-        .exclude(key=sweeper_key)
-        .values_list("pk", flat=True)
-    )
-    if not stale:
-        return []
-    user_ids = sorted(
-        set(Connection.objects.filter(worker__in=stale).values_list("user_id", flat=True))
-    )
-    # The same lock as a socket opening: a user who opens a socket elsewhere meanwhile is
-    # either seen here as online, or announced online after this commits.
-    for user_id in user_ids:
-        _lock_user(user_id=user_id)
-    Worker.objects.filter(pk__in=stale).delete()  # and their connections, by cascade
-    online = set(live_connections().filter(user_id__in=user_ids).values_list("user_id", flat=True))
-    return [user_id for user_id in user_ids if user_id not in online]
-
-
-def _lock_user(*, user_id: int) -> None:
-    # Serialises a user's socket opens and closes, so two tabs opening (or closing) at once
-    # cannot both announce (or both miss) the change of presence.
-    get_user_model().objects.select_for_update().filter(pk=user_id).first()
-
-
-@transaction.atomic
-def connection_open(*, key: str, user: User, worker_key: str) -> bool:
-    """Record an open socket. Returns True when this made the user come online."""
-    # A worker whose last socket closed stopped beating: opening a socket is a beat too. The
-    # worker row is locked before the user, in the order the dead-worker sweeper takes them.
-    worker, _ = Worker.objects.update_or_create(
-        key=worker_key, defaults={"seen_at": timezone.now()}
-    )
-    _lock_user(user_id=user.pk)
-    was_online = live_connections().filter(user_id=user.pk).exists()
-    Connection.objects.update_or_create(key=key, defaults={"user": user, "worker": worker})
-    return not was_online
-
-
-@transaction.atomic
-def connection_close(*, key: str) -> bool:
-    """Forget a closed socket. Returns True when the user has no live socket left."""
-    connection = Connection.objects.filter(key=key).first()
-    if connection is None:
-        return False
-    _lock_user(user_id=connection.user_id)
-    connection.delete()
-    return not live_connections().filter(user_id=connection.user_id).exists()

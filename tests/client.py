@@ -16,7 +16,7 @@ TIMEOUT = 10
 
 
 class Socket:
-    """One client socket through the real ASGI application (origin check, auth, demultiplexer)."""
+    """One client socket through the real ASGI application (origin check, auth, socket consumer)."""
 
     def __init__(self, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self.communicator = WebsocketCommunicator(application, path, headers=headers or [])

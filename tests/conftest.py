@@ -70,11 +70,11 @@ def sockets_settled(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "connected" not in request.fixturenames:
         return
-    from rooms.models import Connection
+    from presence.models import Presence
 
     deadline = time.monotonic() + 15
-    while Connection.objects.exists():
-        assert time.monotonic() < deadline, list(Connection.objects.values("key", "user__username"))
+    while Presence.objects.exists():
+        assert time.monotonic() < deadline, list(Presence.objects.values("user__username"))
         time.sleep(0.05)
 
 

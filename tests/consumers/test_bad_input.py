@@ -135,32 +135,18 @@ async def test_reserved_argument_nested_under_data_gets_400(connected, alice, na
 async def test_a_stream_that_fails_to_start_answers_503_and_the_others_go_on(
     connected, alice, monkeypatch, caplog
 ):
-    from consumers.calls import SdpConsumer
+    from consumers.calls import SdpStream
 
-    async def broken_connect(self, message):
+    def broken_init(self, **kwargs):
         raise RuntimeError("injected: the sdp stream cannot start")
 
-    monkeypatch.setattr(SdpConsumer, "websocket_connect", broken_connect)
-    # The socket opens although one stream never accepted; that stream is logged and refused.
+    monkeypatch.setattr(SdpStream, "__init__", broken_init)
     async with connected(alice) as ws:
         request_id = await ws.send("sdp", action="list", call=1)
         reply = await ws.reply("sdp", request_id)
         assert reply["payload"]["response_status"] == 503
+        request_id = await ws.send("sdp", action="list", call=1)  # refused for good
+        assert (await ws.reply("sdp", request_id))["payload"]["response_status"] == 503
         rooms = await ws.request("rooms", "list")
         assert rooms["payload"]["response_status"] == 200
-    assert "Stream sdp stopped" in caplog.text
-
-
-async def test_a_stream_that_refuses_to_start_answers_503_and_the_others_go_on(
-    connected, alice, monkeypatch
-):
-    from consumers.calls import IceConsumer
-
-    async def refuse(self):
-        await self.close()
-
-    monkeypatch.setattr(IceConsumer, "connect", refuse)
-    async with connected(alice) as ws:  # opens: the refusal does not hold the handshake
-        request_id = await ws.send("ice", action="list", call=1)
-        assert (await ws.reply("ice", request_id))["payload"]["response_status"] == 503
-        assert (await ws.request("rooms", "list"))["payload"]["response_status"] == 200
+    assert "Stream sdp failed to start" in caplog.text

@@ -3,9 +3,7 @@
 import logging
 
 import pytest
-from asgiref.sync import async_to_sync
 
-from project.layers import LoggingInMemoryChannelLayer
 from rooms import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,17 +26,3 @@ def test_push_that_cannot_reach_the_layer_is_logged_and_the_write_stands(alice, 
     assert created and message.pk
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("could not be delivered" in r.getMessage() for r in warnings)
-
-
-def test_full_in_memory_channel_drop_is_logged(caplog):
-    layer = LoggingInMemoryChannelLayer(capacity=1)
-
-    async def burst() -> None:
-        channel = await layer.new_channel()
-        await layer.group_add("room.1.messages", channel)
-        await layer.group_send("room.1.messages", {"type": "push.one"})
-        await layer.group_send("room.1.messages", {"type": "push.two"})
-
-    with caplog.at_level(logging.WARNING, logger="parley.delivery"):
-        async_to_sync(burst)()
-    assert [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]

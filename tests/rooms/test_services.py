@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from rooms import selectors, services
 from rooms.models import Membership, Message, Room
@@ -121,69 +120,15 @@ def test_history_pages_by_cursor_oldest_first(alice):
     assert [m.pk for m in selectors.messages_page(room=room, after=ids[4], limit=10)] == ids[5:]
 
 
-def test_second_socket_neither_duplicates_nor_ends_presence(alice):
-    assert services.connection_open(key="a", user=alice, worker_key="w") is True
-    assert services.connection_open(key="b", user=alice, worker_key="w") is False
-    assert services.connection_close(key="a") is False
-    assert selectors.is_online(user_id=alice.pk)
-    assert services.connection_close(key="b") is True
-    assert not selectors.is_online(user_id=alice.pk)
-
-
-def test_sockets_of_a_dead_worker_stop_counting(alice, settings):
-    services.connection_open(key="a", user=alice, worker_key="w")
-    settings.PARLEY = {**settings.PARLEY, "WORKER_STALE_SECONDS": -1}
-    assert not selectors.is_online(user_id=alice.pk)
-
-
-def test_sweeping_a_dead_worker_names_the_users_it_leaves_offline(alice, bob, carol):
-    from datetime import timedelta
-
-    from rooms.models import Connection, Worker
-
-    services.connection_open(key="a", user=alice, worker_key="dead")
-    services.connection_open(key="b1", user=bob, worker_key="dead")
-    services.connection_open(key="b2", user=bob, worker_key="alive")
-    services.connection_open(key="c", user=carol, worker_key="sweeper")
-    silent = timezone.now() - timedelta(hours=1)
-    Worker.objects.filter(key__in=["dead", "sweeper"]).update(seen_at=silent)
-
-    # Bob has a tab on a live worker; the sweeper does not sweep itself.
-    assert services.workers_sweep_stale(sweeper_key="sweeper") == [alice.pk]
-    assert sorted(Connection.objects.values_list("key", flat=True)) == ["b2", "c"]
-    assert services.workers_sweep_stale(sweeper_key="sweeper") == []  # told once
-
-
-def test_a_swept_worker_finds_its_sockets_no_longer_recorded(alice):
-    from datetime import timedelta
-
-    from rooms.models import Worker
-
-    services.connection_open(key="a", user=alice, worker_key="paused")
-    assert services.worker_connection_keys(worker_key="paused") == {"a"}
-    Worker.objects.filter(key="paused").update(seen_at=timezone.now() - timedelta(hours=1))
-    services.workers_sweep_stale(sweeper_key="other")
-    services.worker_beat(key="paused")  # it resumes: alive again, but its socket is forgotten
-    assert services.worker_connection_keys(worker_key="paused") == set()
-
-
-def test_socket_opening_on_an_idle_worker_counts_at_once(alice):
-    from datetime import timedelta
-
-    from rooms.models import Worker
-
-    services.worker_beat(key="w")
-    Worker.objects.filter(key="w").update(seen_at=timezone.now() - timedelta(hours=1))
-    services.connection_open(key="a", user=alice, worker_key="w")
-    assert selectors.is_online(user_id=alice.pk)
-
-
-def test_presence_audiences_are_everyone_for_public_rooms_and_members_for_private(alice, bob):
+def test_presence_audiences_are_everyone_for_public_rooms_and_members_for_private(
+    alice, bob, carol
+):
     public = services.room_create(owner=alice, name="open", title="O")
     secret = services.room_create(owner=alice, name="secret", title="S", is_private=True)
     services.room_invite(room=secret, by=alice, user=bob)
-    audiences = dict(selectors.rooms_with_audience(user_id=bob.pk))
-    assert sorted(audiences[secret.pk] or []) == sorted([alice.pk, bob.pk])
+    audiences = dict(selectors.rooms_with_audience(user_ids=[bob.pk])[bob.pk])
+    assert audiences[secret.pk].private and audiences[secret.pk].members == {alice.pk, bob.pk}
     assert public.pk not in audiences  # Bob never joined it
     services.room_join(room=public, user=bob)
-    assert dict(selectors.rooms_with_audience(user_id=bob.pk))[public.pk] is None
+    audiences = dict(selectors.rooms_with_audience(user_ids=[bob.pk])[bob.pk])
+    assert audiences[public.pk].allows(carol.pk) and not audiences[secret.pk].allows(carol.pk)

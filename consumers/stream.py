@@ -1,0 +1,264 @@
+"""A stream of the socket: a DCRF consumer class, hosted by the socket instead of run on its own.
+
+Write a stream as any DCRF consumer: ``@action`` methods (sync ones run in the database thread,
+as in DCRF), ``@model_observer`` with its ``serializer``, ``groups_for_signal`` and
+``groups_for_consumer``, ``permission_classes``, ``reply``. What changes is underneath: the
+socket makes a stream's instance on the stream's first frame (a stream a socket never uses
+costs nothing), hands it its payloads, and wraps its replies in the stream's envelope; the
+process's hub delivers observed events to it without a channel of its own.
+"""
+
+import functools
+import logging
+from collections.abc import Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model
+from djangochannelsrestframework.consumers import AsyncAPIConsumer
+from djangochannelsrestframework.observer.model_observer import Action, ModelObserver
+from rest_framework import serializers
+
+from consumers import frames, hub
+from project.errors import error_reply
+
+if TYPE_CHECKING:
+    from consumers.socket import SocketConsumer
+
+logger = logging.getLogger(__name__)
+
+# Actions whose ``data`` is the object being written. For every other action, dcrf-client nests
+# its arguments under ``data`` ({"action": "list", "data": {"room": 5}}) while DCRF reads them at
+# the top level: both are accepted.
+WRITE_ACTIONS = frozenset({"create", "update", "patch"})
+# Names the action machinery passes itself; as arguments (e.g. nested under data) they collide.
+RESERVED_ARGUMENTS = frozenset({"self", "action", "request_id"})
+
+
+class FrameError(Exception):
+    """A request the server cannot act on; becomes an error frame with ``status``."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message, status)
+        self.message = message
+        self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Stream(AsyncAPIConsumer):
+    """One stream of one socket; answers every bad request with an error frame."""
+
+    def __init__(self, *, socket: "SocketConsumer", name: str) -> None:
+        super().__init__()
+        self.socket = socket
+        self.stream_name = name
+        self.scope = socket.scope
+
+    @property
+    def user(self) -> Any:
+        """The signed-in user of this socket."""
+        return self.scope["user"]
+
+    # Groups: the hub, not a channel per consumer ----------------------------------------------
+
+    async def add_group(self, name: str) -> None:
+        """Follow a group (DCRF's observers call this on subscribe)."""
+        if name not in self.groups:
+            self.groups.add(name)
+            await self.socket.hub.join(name, self)
+
+    async def remove_group(self, name: str) -> None:
+        """Stop following a group."""
+        if name in self.groups:
+            self.groups.discard(name)
+            self.socket.hub.leave(name, self)
+
+    def disconnect(self) -> None:
+        """The socket closed: stop following everything, cancel detached actions."""
+        for name in self.groups:
+            self.socket.hub.leave(name, self)
+        self.groups.clear()
+        for task in self.detached_tasks:
+            task.cancel()
+
+    # Frames in and out ------------------------------------------------------------------------
+
+    async def reply(
+        self,
+        action: str | None,
+        data: Any = None,
+        errors: list[Any] | None = None,
+        status: int = 200,
+        request_id: Any = None,
+    ) -> None:
+        """DCRF's reply, wrapped in this stream's envelope."""
+        frame = frames.payload_frame(
+            self.stream_name,
+            errors=errors or [],
+            data=data,
+            action=action,
+            status=status,
+            request_id=request_id,
+        )
+        await self.socket.send_text(frame)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        await self.socket.send_text(frames.encode({"stream": self.stream_name, "payload": content}))
+        if close:
+            await self.socket.close()
+
+    async def reply_push(self, *, action: str, data: Any, request_ids: Iterable[Any]) -> None:
+        """Send one push per subscribing request id, echoing it."""
+        for request_id in request_ids:
+            await self.reply(action=action, data=data, status=200, request_id=request_id)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Check the request's envelope, then run its action."""
+        request_id = content.pop("request_id", None)
+        action = content.pop("action", None)
+        problem = envelope_problem(action=action, request_id=request_id)
+        if problem:
+            action_name = action if isinstance(action, str) else None
+            rid = request_id if isinstance(request_id, (str, int)) else None
+            await self.reply(action=action_name, errors=[problem], status=400, request_id=rid)
+            return
+        data = content.get("data")
+        if action not in WRITE_ACTIONS and isinstance(data, dict):
+            content = {**data, **{k: v for k, v in content.items() if k != "data"}}
+        if clash := sorted(RESERVED_ARGUMENTS & content.keys()):
+            # Would collide with the handler's own parameters: refuse rather than crash.
+            await self.reply(
+                action=action,
+                errors=[f"Reserved argument name: {', '.join(clash)}."],
+                status=400,
+                request_id=request_id,
+            )
+            return
+        try:
+            await self.handle_action(action, request_id=request_id, **content)
+        except Exception as exc:  # e.g. an argument named like a parameter of handle_action
+            await self.handle_exception(exc, action=action, request_id=request_id)
+
+    async def handle_exception(self, exc: Exception, action: str | None, request_id: Any) -> None:
+        """Turn any failure into an error frame; the socket stays open."""
+        if isinstance(exc, FrameError):
+            status, errors = exc.status, [str(exc)]
+        else:
+            status, errors = error_reply(exc)
+        if status >= 500:
+            logger.exception("Action %s failed (request %r)", action, request_id, exc_info=exc)
+        await self.reply(action=action, errors=errors, status=status, request_id=request_id)
+
+
+class StreamObserver(ModelObserver):
+    """DCRF's model observer, delivering through the hub.
+
+    * Pushes leave after commit without waiting: the writing thread hands them to its event
+      loop (DCRF waited for each ``group_send``, a round trip to the loop per group).
+    * A subscriber gets the event as published, not a deep copy of its own: events are never
+      changed after they are published (DCRF copied each one per subscriber).
+    * ``static=True``: the groups of a row never change (they depend on fields never written
+      again, e.g. a message's room), so rows loaded from the database need not compute them.
+    * ``cascade=False``: rows deleted because their parent was (a room's messages) push
+      nothing; the parent's own event stands for them, instead of one push per row.
+    """
+
+    def __init__(self, *args: Any, cascade: bool = True, static: bool = False, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.cascade = cascade
+        self.static = static
+
+    def post_init_receiver(self, instance: Model, **kwargs: Any) -> None:
+        if not self.static:
+            super().post_init_receiver(instance, **kwargs)
+
+    def prepare_messages(self, instance: Model, action: Action, **kwargs: Any) -> Any:
+        if not self.static:
+            return super().prepare_messages(instance, action, **kwargs)
+        groups = set(self.group_names_for_signal(instance=instance))
+        old = set() if action == Action.CREATE else groups
+        new = set() if action == Action.DELETE else groups
+        return self.generate_messages(instance, old, new, action, **kwargs)
+
+    def post_delete_receiver(self, instance: Model, **kwargs: Any) -> None:
+        origin = kwargs.get("origin")
+        cascaded = origin is not None and not isinstance(origin, type(instance))
+        if cascaded and not self.cascade:
+            return
+        # Serializers may say why the row went (e.g. its room was deleted).
+        instance._parley_cascade_origin = origin if cascaded else None  # type: ignore[attr-defined]
+        super().post_delete_receiver(instance, **kwargs)
+
+    def send_prepared_messages(self, instance: Model) -> None:
+        state = self.get_observer_state(instance)
+        messages, state.pending_messages = state.pending_messages, []
+        for message in messages:
+            hub.publish(message["group"], message)
+
+    async def __call__(self, message: dict, consumer: Any = None, **kwargs: Any) -> Any:
+        """Run the handler for one subscriber, with the request ids it subscribed with."""
+        group = message.get("group")
+        extra = {k: v for k, v in message.items() if k not in {"body", "type"}}
+        request_ids: Any = ()
+        if consumer is not None:
+            subscribed = consumer._observer_group_to_request_id.get(self._stable_observer_id)
+            request_ids = subscribed.get(group, ()) if subscribed else ()
+        return await self.func(
+            consumer,
+            message.get("body", {}),
+            observer=self,
+            message_type=message["type"],
+            subscribing_request_ids=list(request_ids),
+            **extra,
+            **kwargs,
+        )
+
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 (observers live as long as the process)
+    def clean_group_name(self, name: str) -> str:
+        """DCRF's hashed name, computed once per name."""
+        return str(super().clean_group_name(name))
+
+
+def model_observer(model: type[Model], **kwargs: Any) -> Any:
+    """``@model_observer(Model)`` as in DCRF, delivering through the hub (``StreamObserver``)."""
+    return partial(StreamObserver, model_cls=model, **kwargs)
+
+
+def envelope_problem(*, action: Any, request_id: Any) -> str | None:
+    """What is wrong with a request's action and request_id, if anything."""
+    if action is None:
+        return "Missing action."
+    if not isinstance(action, str):
+        return "action must be a string."
+    if request_id is None:
+        return "Missing request_id."
+    if isinstance(request_id, bool) or not isinstance(request_id, (str, int)):
+        return "request_id must be a string or an integer."
+    return None
+
+
+def parse(serializer_class: type[serializers.Serializer], args: dict[str, Any]) -> dict[str, Any]:
+    """Validate action arguments with a serializer; bad ones raise a 400 error frame."""
+    serializer = serializer_class(data=args)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def object_id(args: dict[str, Any], key: str) -> int:
+    """The positive integer id ``args[key]``; anything else is a 400 naming the argument."""
+    value = args.get(key)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError({key: ["A positive integer id is required."]})
+    return value
+
+
+def data_arg(data: Any) -> dict[str, Any]:
+    """The ``data`` object of a write action; anything else is a 400."""
+    if not isinstance(data, dict):
+        raise FrameError("Missing data: send the object's fields under data.")
+    return data
