@@ -113,7 +113,7 @@ class CallViewSet(viewsets.GenericViewSet):
             return Response(serializer(stored(call=call), many=True).data)
         fields = serializer(data=request.data)
         fields.is_valid(raise_exception=True)
-        created = send(call=call, sender=me(request), **fields.validated_data)
+        created = send(call_id=call.pk, sender=me(request), **fields.validated_data)
         return Response(serializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})

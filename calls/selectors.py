@@ -26,6 +26,26 @@ def call_get_for_party(*, user: User, pk: int) -> Call:
     return calls_of(user=user).get(pk=pk)
 
 
+# Parties of calls this process has looked at. A call's parties never change and ids are never
+# reused, so an entry never goes stale; signaling (a relay per SDP or candidate) then costs no
+# query to check who may send and receive it.
+_parties: dict[int, tuple[int, int]] = {}
+PARTIES_KEPT = 10_000
+
+
+def call_parties(*, call_id: int) -> tuple[int, int] | None:
+    """The caller's and callee's ids of the call ``call_id`` (None if there is no such call)."""
+    parties = _parties.get(call_id)
+    if parties is None:
+        row = Call.objects.filter(pk=call_id).values_list("caller_id", "callee_id").first()
+        if row is None:
+            return None
+        if len(_parties) >= PARTIES_KEPT:
+            del _parties[next(iter(_parties))]  # the oldest
+        parties = _parties[call_id] = (row[0], row[1])
+    return parties
+
+
 def sdps_of(*, call: Call) -> QuerySet[Sdp]:
     """The call's session descriptions, in the order they were sent."""
     return Sdp.objects.filter(call=call).order_by("id")

@@ -4,24 +4,28 @@ ringing → accepted → ended(reason); ringing → rejected | cancelled | misse
 An illegal transition raises ``CallConflict`` (409), never a silent change.
 """
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import Exists, Field, Model, OuterRef, Q, QuerySet
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from calls import selectors
 from calls.models import Call, Ice, Sdp
-from presence.selectors import is_online
+from presence.selectors import live_presence
 from project.errors import Conflict
 from rooms.models import Room
 from rooms.selectors import is_member, room_get_visible
 
 State = Call.State
+M = TypeVar("M", Sdp, Ice)
 Reason = Call.EndReason
 
 TRANSITIONS: dict[tuple[str, str], None] = dict.fromkeys(
@@ -192,16 +196,73 @@ def call_hangup(*, call: Call, user: User) -> Call:
     return _answer(call, hang_up)
 
 
-def _check_signaling(call: Call, sender: User) -> None:
-    if sender.pk not in call.party_ids():
-        raise PermissionDenied("Only the parties may signal on a call.")
-    if not call.is_live:
-        raise CallConflict(f"The call is {call.state}: signaling is over.")
+def _party_of(*, call_id: int, sender: User) -> None:
+    """404 unless ``sender`` is one of the call's parties (as for any call they cannot see)."""
+    parties = selectors.call_parties(call_id=call_id)
+    if parties is None or sender.pk not in parties:
+        raise Call.DoesNotExist("No such call.")
 
 
-def sdp_create(*, call: Call, sender: User, type: str, sdp: str) -> Sdp:
+def _text(value: Any, *, field: str, max_length: int, blank: bool = False) -> str:
+    if not isinstance(value, str):
+        raise ValidationError({field: "This field is required (text)."})
+    if not blank and not value.strip():
+        raise ValidationError({field: "This field may not be blank."})
+    if len(value) > max_length:
+        raise ValidationError({field: f"At most {max_length} characters."})
+    return value
+
+
+def _optional_text(value: Any, *, field: str, max_length: int) -> str | None:
+    return None if value is None else _text(value, field=field, max_length=max_length, blank=True)
+
+
+def _record_signal(model: type[M], *, call_id: int, sender: User, **fields: Any) -> M:
+    """Store one signaling message, if its call is still live: one statement, no other query.
+
+    An INSERT ... SELECT from the call row writes only while the call rings or is accepted (a
+    call that ended meanwhile writes nothing: 409). Signaling is the hot path of a call set-up
+    (an offer, an answer and a dozen candidates per party), and the ORM's work for a read and
+    an insert cost five times the database's here; the observers still hear of the row as of
+    any save (``post_save``), so its push leaves after the write.
+    """
+    values = {"call_id": call_id, "sender_id": sender.pk, **fields, "created_at": timezone.now()}
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, model_fields = _insert_while_live(model, tuple(values), db.vendor)
+    params: list[Any] = [
+        field.get_db_prep_save(value, db) for field, value in zip(model_fields, values.values())
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*params, call_id, *(state.value for state in LIVE)])
+        row = cursor.fetchone()
+    if row is None:
+        raise CallConflict(f"The call is {Call.objects.get(pk=call_id).state}: signaling is over.")
+    instance = model(pk=row[0], **values)
+    instance._state.adding = False
+    instance._state.db = db.alias
+    post_save.send(
+        sender=model, instance=instance, created=True, update_fields=None, raw=False, using=db.alias
+    )
+    return instance
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_while_live(model: type[Model], names: tuple[str, ...], vendor: str) -> tuple[str, list]:
+    """The INSERT ... SELECT of ``_record_signal`` for these columns, and their fields."""
+    db = connections[DEFAULT_DB_ALIAS]
+    model_fields = [cast(Field, model._meta.get_field(name)) for name in names]
+    columns = ", ".join(db.ops.quote_name(str(field.column)) for field in model_fields)
+    sql = (
+        f"INSERT INTO {db.ops.quote_name(model._meta.db_table)} ({columns}) "
+        f"SELECT {', '.join(['%s'] * len(names))} FROM {db.ops.quote_name(Call._meta.db_table)} "
+        "WHERE id = %s AND state IN (%s, %s) RETURNING id"
+    )
+    return sql, model_fields
+
+
+def sdp_create(*, call_id: int, sender: User, type: Any, sdp: Any) -> Sdp:
     """Store a session description from one party (offer, answer or renegotiation)."""
-    _check_signaling(call, sender)
+    _party_of(call_id=call_id, sender=sender)
     if type not in Sdp.Type.values:
         raise ValidationError({"type": "Use offer or answer."})
     if not isinstance(sdp, str) or not sdp.strip().startswith("v=0"):
@@ -210,29 +271,39 @@ def sdp_create(*, call: Call, sender: User, type: str, sdp: str) -> Sdp:
         raise ValidationError(
             {"sdp": "Session descriptions are at most %d bytes." % settings.PARLEY["SDP_MAX_BYTES"]}
         )
-    return Sdp.objects.create(call=call, sender=sender, type=type, sdp=sdp)
+    return _record_signal(Sdp, call_id=call_id, sender=sender, type=type, sdp=sdp)
 
 
 def ice_create(
     *,
-    call: Call,
+    call_id: int,
     sender: User,
-    candidate: str,
-    sdp_mid: str | None = None,
-    sdp_mline_index: int | None = None,
-    username_fragment: str | None = None,
+    candidate: Any,
+    sdp_mid: Any = None,
+    sdp_mline_index: Any = None,
+    username_fragment: Any = None,
 ) -> Ice:
-    """Store a trickled candidate (kept even before the peer listens: it may fetch them later)."""
-    _check_signaling(call, sender)
+    """Store a trickled candidate (kept even before the peer listens: it may fetch them later).
+    An empty ``candidate`` is the end of candidates."""
+    _party_of(call_id=call_id, sender=sender)
+    candidate = _text(candidate, field="candidate", max_length=2048, blank=True)
     if candidate and not candidate.startswith(("candidate:", "a=candidate:")):
         raise ValidationError({"candidate": "Not an ICE candidate line."})
-    return Ice.objects.create(
-        call=call,
+    index = sdp_mline_index
+    if index is not None and (
+        isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 32767
+    ):
+        raise ValidationError({"sdp_mline_index": "A whole number from 0 to 32767, or null."})
+    return _record_signal(
+        Ice,
+        call_id=call_id,
         sender=sender,
         candidate=candidate,
-        sdp_mid=sdp_mid,
-        sdp_mline_index=sdp_mline_index,
-        username_fragment=username_fragment,
+        sdp_mid=_optional_text(sdp_mid, field="sdp_mid", max_length=64),
+        sdp_mline_index=index,
+        username_fragment=_optional_text(
+            username_fragment, field="username_fragment", max_length=256
+        ),
     )
 
 
@@ -279,19 +350,22 @@ def calls_parties_left(*, user_ids: list[int]) -> None:
             Call.objects.filter(pk=call.pk).update(**fields)
 
 
-@transaction.atomic
 def calls_mark_absent_parties(*, now: datetime | None = None) -> int:
-    """Start the grace period of parties with no live socket (their worker may have died)."""
+    """Start the grace period of parties with no live socket (their worker may have died).
+
+    Two statements whatever the number of calls: the clock beats twice a second on every
+    worker, and a query per party of every accepted call, inside a transaction, held the
+    database's write lock long enough to slow every signaling message down.
+    """
     now = now or timezone.now()
     marked = 0
-    for call in Call.objects.filter(state=State.ACCEPTED).filter(
-        Q(caller_gone_at__isnull=True) | Q(callee_gone_at__isnull=True)
-    ):
-        parties = ((call.caller_id, "caller_gone_at"), (call.callee_id, "callee_gone_at"))
-        for user_id, field in parties:
-            if getattr(call, field) is None and not is_online(user_id=user_id):
-                Call.objects.filter(pk=call.pk, **{f"{field}__isnull": True}).update(**{field: now})
-                marked += 1
+    for party, gone in (("caller_id", "caller_gone_at"), ("callee_id", "callee_gone_at")):
+        present = live_presence().filter(user_id=OuterRef(party))
+        marked += (
+            Call.objects.filter(state=State.ACCEPTED, **{f"{gone}__isnull": True})
+            .exclude(Exists(present))
+            .update(**{gone: now})
+        )
     return marked
 
 

@@ -1,6 +1,7 @@
 """Socket authentication: a session cookie (browsers) or ``?token=<api token>`` (other clients);
 and the other end of it: signing out closes the sockets that sign-in opened."""
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -15,13 +16,54 @@ from rest_framework.authtoken.models import Token
 from consumers import groups, hub
 
 
-@database_sync_to_async
-def user_for_token(key: str) -> Any:
-    """The active user owning the API token, or an anonymous user."""
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+def users_for_tokens(keys: set[str]) -> dict[str, Any]:
+    """The active users owning these API tokens, by token (unknown ones left out)."""
+    tokens = Token.objects.select_related("user").filter(key__in=keys, user__is_active=True)
+    return {token.key: token.user for token in tokens}
+
+
+class TokenLookup:
+    """Finds the users of the tokens of sockets opening at about the same time in one query.
+
+    A reconnect storm (every client of a restarted server at once) would otherwise cost a query
+    per socket, and on this stack the ORM's work per query outweighs the database's: while one
+    lookup runs, the next gathers every token that arrives meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.waiting: dict[str, list[asyncio.Future[Any]]] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    async def user(self, key: str) -> Any:
+        """The active user owning the token ``key``, or an anonymous user."""
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # tests run one event loop per test
+            self.loop, self.waiting, self.task = loop, {}, None
+        future: asyncio.Future[Any] = loop.create_future()
+        self.waiting.setdefault(key, []).append(future)
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self.look_up())
+        return await future
+
+    async def look_up(self) -> None:
+        while self.waiting:
+            waiting, self.waiting = self.waiting, {}
+            try:
+                users = await database_sync_to_async(users_for_tokens)(set(waiting))
+            except Exception as exc:
+                for futures in waiting.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for key, futures in waiting.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(users.get(key) or AnonymousUser())
+
+
+tokens = TokenLookup()
 
 
 class TokenOrSessionAuth(BaseMiddleware):
@@ -38,7 +80,7 @@ class TokenOrSessionAuth(BaseMiddleware):
         query = parse_qs(scope.get("query_string", b"").decode("latin1"))
         if keys := query.get("token"):
             # Remembered so that revoking the token (signing out) closes this socket.
-            scope = {**scope, "user": await user_for_token(keys[0]), "token_auth": True}
+            scope = {**scope, "user": await tokens.user(keys[0]), "token_auth": True}
             return await self.inner(scope, receive, send)
         return await self.by_session(scope, receive, send)
 

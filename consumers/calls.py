@@ -1,16 +1,18 @@
 """The ``calls``, ``sdp`` and ``ice`` streams: WebRTC signaling through Parley."""
 
+from functools import partial
 from typing import Any
 
 from channels.db import database_sync_to_async
 from djangochannelsrestframework.decorators import action
 from djangochannelsrestframework.observer.model_observer import Action
+from rest_framework.serializers import BaseSerializer
 
 from calls import selectors, services, turn
 from calls.models import Call, Ice, Sdp
 from calls.serializers import CallCreateSerializer, CallSerializer, IceSerializer, SdpSerializer
 from consumers import groups
-from consumers.stream import Stream, data_arg, model_observer, object_id, parse
+from consumers.stream import Stream, data_arg, model_observer, object_id, parse, shared_trips
 
 
 class CallPartyStream(Stream):
@@ -171,11 +173,38 @@ class SignalingStream(CallPartyStream):
         await self.observer().unsubscribe(call=object_id(kwargs, "call"), request_id=request_id)
         return None, 204
 
+    async def record(self, data: Any, service: Any, *names: str) -> tuple[Any, int]:
+        """Store a message of this stream with ``service`` from the fields ``names`` of
+        ``data``; its write shares a trip to the database thread with those sent meanwhile."""
+        fields = data_arg(data)
+        created = await shared_trips.run(
+            partial(
+                service,
+                call_id=object_id(fields, "call"),
+                sender=self.user,
+                **{name: fields.get(name) for name in names},
+            )
+        )
+        return serialized(created, self.serializer_class), 201
+
     async def push_from_other_party(self, message: dict, action: str, request_ids: Any) -> None:
         """A party never gets its own SDP or candidates echoed back; others never get any."""
         me = self.user.pk
         if me in message["parties"] and me != message["data"]["sender"]:
             await self.reply_push(action=action, data=message["data"], request_ids=request_ids)
+
+
+def signal_event(instance: Sdp | Ice, serializer: type[BaseSerializer]) -> dict:
+    """An SDP's or candidate's push: its data, and the parties who may receive it. The data is
+    kept on the row too: the sender's reply is the same JSON, serialized once."""
+    instance._parley_data = data = serializer(instance).data  # type: ignore[union-attr]
+    parties = selectors.call_parties(call_id=instance.call_id)
+    return {"data": data, "parties": list(parties or ())}
+
+
+def serialized(instance: Sdp | Ice, serializer: type[BaseSerializer]) -> Any:
+    """The row's data as its push carried it, or serialized now."""
+    return getattr(instance, "_parley_data", None) or serializer(instance).data
 
 
 class SdpStream(SignalingStream):
@@ -184,13 +213,9 @@ class SdpStream(SignalingStream):
     serializer_class = SdpSerializer
 
     @action()
-    def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+    async def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Send an offer or answer to the other party."""
-        fields = data_arg(data)
-        call = self.party_call(fields)
-        sdp = parse(SdpSerializer, fields)
-        created = services.sdp_create(call=call, sender=self.user, **sdp)
-        return SdpSerializer(created).data, 201
+        return await self.record(data, services.sdp_create, "type", "sdp")
 
     def stored(self, call: Call) -> Any:
         return selectors.sdps_of(call=call)
@@ -208,7 +233,7 @@ class SdpStream(SignalingStream):
 
     @sdp_activity.serializer
     def sdp_activity(self, instance: Sdp, action: Action, **kwargs: Any) -> dict:  # noqa: F811
-        return {"data": SdpSerializer(instance).data, "parties": list(instance.call.party_ids())}
+        return signal_event(instance, SdpSerializer)
 
     @sdp_activity.groups_for_signal
     def sdp_activity(self, instance: Sdp, **kwargs: Any) -> Any:  # noqa: F811
@@ -225,14 +250,13 @@ class IceStream(SignalingStream):
     serializer_class = IceSerializer
 
     @action()
-    def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+    async def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Trickle a candidate (empty candidate: end of candidates). Stored even if nobody
         listens yet: the other party fetches them with list."""
-        fields = data_arg(data)
-        call = self.party_call(fields)
-        candidate = parse(IceSerializer, fields)
-        created = services.ice_create(call=call, sender=self.user, **candidate)
-        return IceSerializer(created).data, 201
+        return await self.record(
+            data, services.ice_create, "candidate", "sdp_mid", "sdp_mline_index",
+            "username_fragment",
+        )
 
     def stored(self, call: Call) -> Any:
         return selectors.ice_of(call=call)
@@ -250,7 +274,7 @@ class IceStream(SignalingStream):
 
     @ice_activity.serializer
     def ice_activity(self, instance: Ice, action: Action, **kwargs: Any) -> dict:  # noqa: F811
-        return {"data": IceSerializer(instance).data, "parties": list(instance.call.party_ids())}
+        return signal_event(instance, IceSerializer)
 
     @ice_activity.groups_for_signal
     def ice_activity(self, instance: Ice, **kwargs: Any) -> Any:  # noqa: F811

@@ -12,13 +12,16 @@ its group.
 """
 
 import asyncio
+import functools
 import logging
 import os
 import weakref
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+from djangochannelsrestframework.observer.base_observer import BaseObserver
 
 from consumers import frames
 
@@ -133,11 +136,15 @@ class Hub:
         followers = self.followers.get(event["group"])
         if not followers:
             return
-        name = event["type"].replace(".", "_")
+        handlers: dict[type, Any] = {}
         with frames.delivering():
             for follower in list(followers):
+                kind = type(follower)
+                handler = handlers.get(kind)
+                if handler is None:
+                    handler = handlers[kind] = handler_for(kind, event)
                 try:
-                    await getattr(follower, name)(event)
+                    await handler(follower)
                 except Exception:
                     logger.exception("Delivering %s to a socket failed", event["type"])
 
@@ -145,6 +152,26 @@ class Hub:
         task = self.loop.create_task(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+
+def handler_for(kind: type, event: dict[str, Any]) -> Callable[[Any], Awaitable[Any]]:
+    """How followers of class ``kind`` take ``event``: the method named after its type, as in
+    channels (``message.activity`` -> ``message_activity``); for a model observer, its handler
+    with what is common to every follower worked out once."""
+    attribute = getattr(kind, event["type"].replace(".", "_"))
+    if hasattr(attribute, "handler_for"):  # consumers.stream.StreamObserver
+        return cast(Callable[[Any], Awaitable[Any]], attribute.handler_for(event))
+    if isinstance(attribute, BaseObserver):  # DCRF's own, as DCRF calls it
+        return functools.partial(_call_observer, attribute, event)
+    return functools.partial(_call_method, attribute, event)
+
+
+def _call_observer(observer: Any, event: dict[str, Any], follower: Any) -> Awaitable[Any]:
+    return cast(Awaitable[Any], observer(event, consumer=follower))
+
+
+def _call_method(method: Any, event: dict[str, Any], follower: Any) -> Awaitable[Any]:
+    return cast(Awaitable[Any], method(follower, event))
 
 
 def stop_if_cancelled() -> None:

@@ -15,6 +15,7 @@ import logging
 import re
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
+from types import CoroutineType
 from typing import Any
 
 from django.conf import settings
@@ -322,7 +323,7 @@ def start_eagerly(coroutine: Awaitable[None]) -> "asyncio.Future[None] | None":
     Sending a frame completes at once unless the socket's write buffer is full, so a pass over
     many sockets costs no task per socket. (Python 3.12's eager tasks do the same.)
     """
-    if not isinstance(coroutine, Coroutine):
+    if type(coroutine) is not CoroutineType:
         return asyncio.ensure_future(coroutine)
     try:
         waiting_on = coroutine.send(None)

@@ -8,12 +8,14 @@ costs nothing), hands it its payloads, and wraps its replies in the stream's env
 process's hub delivers observed events to it without a channel of its own.
 """
 
+import asyncio
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
 from django.db.models import Model
 from djangochannelsrestframework.consumers import AsyncAPIConsumer
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from consumers.socket import SocketConsumer
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Actions whose ``data`` is the object being written. For every other action, dcrf-client nests
 # its arguments under ``data`` ({"action": "list", "data": {"room": 5}}) while DCRF reads them at
@@ -111,9 +114,18 @@ class Stream(AsyncAPIConsumer):
             await self.socket.close()
 
     async def reply_push(self, *, action: str, data: Any, request_ids: Iterable[Any]) -> None:
-        """Send one push per subscribing request id, echoing it."""
+        """Send one push per subscribing request id, echoing it (``reply``'s frame, 200)."""
         for request_id in request_ids:
-            await self.reply(action=action, data=data, status=200, request_id=request_id)
+            await self.socket.send_text(
+                frames.payload_frame(
+                    self.stream_name,
+                    errors=[],
+                    data=data,
+                    action=action,
+                    status=200,
+                    request_id=request_id,
+                )
+            )
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """Check the request's envelope, then run its action."""
@@ -200,21 +212,23 @@ class StreamObserver(ModelObserver):
 
     async def __call__(self, message: dict, consumer: Any = None, **kwargs: Any) -> Any:
         """Run the handler for one subscriber, with the request ids it subscribed with."""
+        return await self.handler_for(message, **kwargs)(consumer)
+
+    def handler_for(self, message: dict, **kwargs: Any) -> Callable[[Any], Awaitable[Any]]:
+        """The handler of ``message`` for any subscriber: what is the same for all of them is
+        worked out once per event, not once per subscriber (the hub delivers to many)."""
+        body = message.get("body", {})
         group = message.get("group")
-        extra = {k: v for k, v in message.items() if k not in {"body", "type"}}
-        request_ids: Any = ()
-        if consumer is not None:
-            subscribed = consumer._observer_group_to_request_id.get(self._stable_observer_id)
-            request_ids = subscribed.get(group, ()) if subscribed else ()
-        return await self.func(
-            consumer,
-            message.get("body", {}),
-            observer=self,
-            message_type=message["type"],
-            subscribing_request_ids=list(request_ids),
-            **extra,
-            **kwargs,
-        )
+        arguments = {k: v for k, v in message.items() if k not in {"body", "type"}}
+        arguments.update(kwargs, observer=self, message_type=message["type"])
+        observer_id, func = self._stable_observer_id, self.func
+
+        def handle(consumer: Any) -> Awaitable[Any]:
+            subscribed = consumer._observer_group_to_request_id.get(observer_id)
+            request_ids = list(subscribed.get(group, ())) if subscribed else []
+            return func(consumer, body, subscribing_request_ids=request_ids, **arguments)
+
+        return handle
 
     @functools.lru_cache(maxsize=65536)  # noqa: B019 (observers live as long as the process)
     def clean_group_name(self, name: str) -> str:
@@ -225,6 +239,61 @@ class StreamObserver(ModelObserver):
 def model_observer(model: type[Model], **kwargs: Any) -> Any:
     """``@model_observer(Model)`` as in DCRF, delivering through the hub (``StreamObserver``)."""
     return partial(StreamObserver, model_cls=model, **kwargs)
+
+
+class SharedTrips:
+    """Runs the database work of actions arriving together in one trip to the database thread.
+
+    A trip costs about as much CPU as a signaling write itself here (a thread hop, futures,
+    closing stale connections): when a hundred calls are being set up at once, each SDP and
+    candidate would pay it. The work of every action that arrives while a trip is under way
+    goes on the next one, each in its own statements (one failing touches no other); alone, an
+    action's trip leaves at once.
+    """
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.waiting: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """``work()`` in the database thread; its result or its exception."""
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # tests run one event loop per test
+            self.loop, self.waiting, self.task = loop, [], None
+        future: asyncio.Future[T] = loop.create_future()
+        self.waiting.append((work, future))
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self.trips())
+        return await future
+
+    async def trips(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting, []
+            try:
+                outcomes = await database_sync_to_async(run_each)([work for work, _ in batch])
+            except BaseException as exc:  # noqa: B036 (the trip itself failed: tell everyone)
+                outcomes = [(False, exc)] * len(batch)
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+
+def run_each(works: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+    outcomes: list[tuple[bool, Any]] = []
+    for work in works:
+        try:
+            outcomes.append((True, work()))
+        except Exception as exc:
+            outcomes.append((False, exc))
+    return outcomes
+
+
+shared_trips = SharedTrips()
 
 
 def envelope_problem(*, action: Any, request_id: Any) -> str | None:

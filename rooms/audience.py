@@ -42,6 +42,18 @@ class Audience:
 
     @classmethod
     def from_event(cls, value: list) -> "Audience":
-        """The audience a push carried (see ``to_event``)."""
+        """The audience a push carried (see ``to_event``).
+
+        A push reaches many subscribers in a row with the same list: it is read once (the last
+        list read is kept, so its identity cannot be reused meanwhile).
+        """
+        last = _last_read
+        if last and last[0] is value:
+            return last[1]
         private, members = value
-        return cls(private=bool(private), members=frozenset(members))
+        audience = cls(private=bool(private), members=frozenset(members))
+        _last_read[:] = [value, audience]
+        return audience
+
+
+_last_read: list = []
