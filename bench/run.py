@@ -27,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import servers
+from bench import servers, targets
 from bench.client import Client, now
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -299,7 +299,43 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         default="deflate", help="do not offer permessage-deflate (browsers do)")
     parser.add_argument("--timeout", type=float, default=15.0,
                         help="seconds to wait for one message's pushes")
+    parser.add_argument("--only", type=lambda v: [x.strip() for x in v.split(",") if x.strip()],
+                        default=None, help="which parts: compare (Parley vs naive, the table "
+                        "above), " + ", ".join(targets.MEASURES) + " (issue 7's targets); "
+                        "default all")
+    parser.add_argument("--fan-n", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                        help="targets: fan-out N on one process (default 100,500,2000)")
+    parser.add_argument("--redis-n", type=int, default=None, help="targets: N over Redis, 2 p.")
+    parser.add_argument("--burst", type=int, default=None, help="messages in the burst at N=500")
+    parser.add_argument("--pairs", type=int, default=None, help="signaling pairs at once")
+    parser.add_argument("--pair-offers", type=int, default=None, help="offers per pair")
+    parser.add_argument("--pair-rounds", type=int, default=None,
+                        help="blocks of 20 offers per app for the one-pair latency")
+    parser.add_argument("--socket-n", type=int, default=None,
+                        help="sockets opened per app for CPU per open/close and RSS per socket")
+    parser.add_argument("--storm", type=int, default=None,
+                        help="signed-in sockets opened against one process (default 15000)")
+    parser.add_argument("--crowd-workers", type=int, default=None,
+                        help="client processes opening the storm's sockets")
+    parser.add_argument("--leak-n", type=int, default=None, help="sockets per leak round")
+    parser.add_argument("--leak-rounds", type=int, default=None, help="leak rounds")
     args = parser.parse_args(argv)
+    quick = args.quick
+    args.only = args.only or ["compare", *targets.MEASURES]
+    unknown = set(args.only) - {"compare", *targets.MEASURES}
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    args.fan_n = args.fan_n or ([100, 500] if quick else [100, 500, 2000])
+    args.redis_n = args.redis_n or (500 if quick else 2000)
+    args.burst = args.burst or (20 if quick else 40)
+    args.pairs = args.pairs or (50 if quick else 200)
+    args.pair_offers = args.pair_offers or (10 if quick else 20)
+    args.pair_rounds = args.pair_rounds or (5 if quick else 15)
+    args.socket_n = args.socket_n or (500 if quick else 2000)
+    args.storm = args.storm or (3000 if quick else 15000)
+    args.crowd_workers = args.crowd_workers or (2 if quick else 3)
+    args.leak_n = args.leak_n or (1000 if quick else 5000)
+    args.leak_rounds = args.leak_rounds or (3 if quick else 5)
     args.creates = args.creates or (100 if args.quick else 500)
     args.n = args.n or ([1, 100] if args.quick else [1, 100, 500])
     args.messages = args.messages or (10 if args.quick else None)
@@ -339,8 +375,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     started: list[servers.Process] = []
     began = now()
     try:
-        for config in configs:
-            results["configs"].append(await run_config(config, args, tmp, started))
+        if "compare" in args.only:
+            for config in configs:
+                results["configs"].append(await run_config(config, args, tmp, started))
+        if set(args.only) & set(targets.MEASURES):
+            results["targets"] = await targets.run_targets(args, tmp)
     finally:
         servers.stop(started)
         if os.environ.get("BENCH_KEEP_TMP"):
@@ -359,10 +398,20 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         runner = asyncio.run
     results = runner(main_async(args))
-    table = markdown(results)
+    table = markdown(results) if results["configs"] else ""
     print()
     print(table)
     print()
+    if "targets" in results:
+        target_table, verdicts = targets.targets_table(results["targets"])
+        results["targets"]["table"] = target_table
+        results["targets"]["verdicts"] = verdicts
+        print(target_table)
+        print()
+        for name, problems in results["targets"]["log_problems"].items():
+            print(f"{name}: {problems['count']} log lines at WARNING+, e.g.:")
+            for line in problems["first"][:3]:
+                print("   ", line[:300])
     for config in results["configs"]:
         for app, problems in config.get("log_problems", {}).items():
             if problems["count"]:
@@ -378,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"results written to {args.out}")
     failed = any(c.get("error") for c in results["configs"])
     lost = any(r.get("lost") for c in results["configs"] for r in c.get("rows", []))
-    return 1 if failed or lost else 0
+    missed = [v for v in results.get("targets", {}).get("verdicts", []) if v["pass"] is False]
+    return 1 if failed or lost or missed or results.get("targets", {}).get("errors") else 0
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ class App:
     name: str
     prefix: str = ""  # the channel-layer prefix (Redis configurations)
     processes: list[Process] = field(default_factory=list)
+    db: Path | None = None  # its SQLite file, when the bench reads it
 
     def cpu_seconds(self) -> float:
         return sum(p.cpu_seconds() for p in self.processes)

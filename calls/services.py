@@ -370,7 +370,13 @@ def calls_mark_absent_parties(*, now: datetime | None = None) -> int:
 
 
 def calls_tick(*, now: datetime | None = None) -> None:
-    """One beat of the server's call clock: ring-outs, absent parties, peer_gone."""
+    """One beat of the server's call clock: ring-outs, absent parties, peer_gone.
+
+    Without a call ringing or up nothing can be due: one cheap query, not four statements and
+    three transactions twice a second on every worker (a tenth of a busy worker's CPU).
+    """
+    if not Call.objects.filter(state__in=LIVE).exists():
+        return
     now = now or timezone.now()
     calls_expire_due(now=now)
     calls_mark_absent_parties(now=now)

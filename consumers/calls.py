@@ -164,13 +164,14 @@ class SignalingStream(CallPartyStream):
     async def subscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Pushes of the other party's messages on this call."""
         call = await database_sync_to_async(self.party_call)(kwargs)
-        await self.observer().subscribe(call=call.pk, request_id=request_id)
+        await self.observer().subscribe(call=call.pk, user_id=self.user.pk, request_id=request_id)
         return None, 201
 
     @action()
     async def unsubscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the subscription made with this request_id."""
-        await self.observer().unsubscribe(call=object_id(kwargs, "call"), request_id=request_id)
+        call = object_id(kwargs, "call")
+        await self.observer().unsubscribe(call=call, user_id=self.user.pk, request_id=request_id)
         return None, 204
 
     async def record(self, data: Any, service: Any, *names: str) -> tuple[Any, int]:
@@ -200,6 +201,12 @@ def signal_event(instance: Sdp | Ice, serializer: type[BaseSerializer]) -> dict:
     instance._parley_data = data = serializer(instance).data  # type: ignore[union-attr]
     parties = selectors.call_parties(call_id=instance.call_id)
     return {"data": data, "parties": list(parties or ())}
+
+
+def recipient(instance: Sdp | Ice) -> int:
+    """The party an SDP or candidate is for: the other one."""
+    parties = selectors.call_parties(call_id=instance.call_id) or (0, 0)
+    return parties[1] if instance.sender_id == parties[0] else parties[0]
 
 
 def serialized(instance: Sdp | Ice, serializer: type[BaseSerializer]) -> Any:
@@ -237,11 +244,11 @@ class SdpStream(SignalingStream):
 
     @sdp_activity.groups_for_signal
     def sdp_activity(self, instance: Sdp, **kwargs: Any) -> Any:  # noqa: F811
-        yield groups.call_signaling(instance.call_id, "sdp")
+        yield groups.call_signaling(instance.call_id, "sdp", to=recipient(instance))
 
     @sdp_activity.groups_for_consumer
-    def sdp_activity(self, call: int, **kwargs: Any) -> Any:  # noqa: F811
-        yield groups.call_signaling(call, "sdp")
+    def sdp_activity(self, call: int, user_id: int, **kwargs: Any) -> Any:  # noqa: F811
+        yield groups.call_signaling(call, "sdp", to=user_id)
 
 
 class IceStream(SignalingStream):
@@ -278,8 +285,8 @@ class IceStream(SignalingStream):
 
     @ice_activity.groups_for_signal
     def ice_activity(self, instance: Ice, **kwargs: Any) -> Any:  # noqa: F811
-        yield groups.call_signaling(instance.call_id, "ice")
+        yield groups.call_signaling(instance.call_id, "ice", to=recipient(instance))
 
     @ice_activity.groups_for_consumer
-    def ice_activity(self, call: int, **kwargs: Any) -> Any:  # noqa: F811
-        yield groups.call_signaling(call, "ice")
+    def ice_activity(self, call: int, user_id: int, **kwargs: Any) -> Any:  # noqa: F811
+        yield groups.call_signaling(call, "ice", to=user_id)

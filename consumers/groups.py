@@ -47,9 +47,13 @@ def calls_dashboard() -> str:
     return "calls.dashboard"
 
 
-def call_signaling(call_id: int, kind: str) -> str:
-    """One call's SDP (``kind="sdp"``) or ICE (``kind="ice"``) messages."""
-    return f"call.{call_id}.{kind}"
+def call_signaling(call_id: int, kind: str, to: int) -> str:
+    """One call's SDP (``kind="sdp"``) or ICE (``kind="ice"``) messages for the party ``to``.
+
+    One group per receiving party: a sender's own messages never travel back to its process
+    (across workers, each relay crosses the channel layer once, to the other party's).
+    """
+    return f"call.{call_id}.{kind}.to.{to}"
 
 
 def observed(observer: Any, name: str) -> str:

@@ -26,6 +26,7 @@ from consumers.auth import signed_in_by
 from consumers.membership import LEFT, ROOM_DELETED
 from consumers.stream import Stream, model_observer
 from presence.tracker import PresenceUnavailable, tracker
+from project.memory import trimmer
 from rooms.models import Membership, Room
 from rooms.serializers import RoomSerializer
 
@@ -101,6 +102,7 @@ class SocketConsumer:
             # Finish when the user's departure is written: whoever waits for this socket's
             # end (a test, a server shutting down) then sees them offline.
             await recorded
+        trimmer.socket_ended()
 
     async def open(self) -> None:
         """Listen for the user's membership changes and sign-outs, and count the socket.
@@ -343,6 +345,9 @@ async def _finish(coroutine: Coroutine[Any, Any, None], waiting_on: Any) -> None
             if waiting_on is None:
                 await asyncio.sleep(0)
             else:
+                # What a task does with a future its coroutine yields: the future is marked as
+                # awaited (by the coroutine), and awaiting it again must clear that mark first.
+                waiting_on._asyncio_future_blocking = False
                 await waiting_on
         except BaseException as exc:  # noqa: B036 (cancellation too: into the coroutine)
             try:
