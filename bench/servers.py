@@ -69,6 +69,8 @@ class App:
     prefix: str = ""  # the channel-layer prefix (Redis configurations)
     processes: list[Process] = field(default_factory=list)
     db: Path | None = None  # its SQLite file, when the bench reads it
+    database_url: str = ""  # or its PostgreSQL database (dropped when stopped)
+    seed: dict = field(default_factory=dict)  # the users made for it: ids, tokens, rooms
 
     def cpu_seconds(self) -> float:
         return sum(p.cpu_seconds() for p in self.processes)
@@ -92,12 +94,13 @@ class App:
         return all(p.popen.poll() is None for p in self.processes)
 
 
-def parley_env(db: Path, redis_url: str | None, prefix: str) -> dict[str, str]:
+def parley_env(db: Path | None, redis_url: str | None, prefix: str,
+               database_url: str = "") -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if key not in {"REDIS_URL", "CHANNEL_PREFIX", "DJANGO_SETTINGS_MODULE", "LOG_LEVEL"}}
     env.update({
         "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DATABASE_URL": f"sqlite:///{db}",
+        "DATABASE_URL": database_url or f"sqlite:///{db}",
         "SECRET_KEY": "bench-" + uuid.uuid4().hex,
         "PARLEY_AUTH_RATE": "100000/minute",
         # The sender posts hundreds of messages a second: that is the measure, not abuse.
@@ -209,6 +212,37 @@ def stop(processes: list[Process]) -> dict[str, float]:
             process.popen.wait()
             took[process.log.stem] = -1
     return took
+
+
+POSTGRES = "postgres://postgres@127.0.0.1:5432"
+
+
+def postgres_answers() -> bool:
+    """Whether PostgreSQL answers at 127.0.0.1:5432 as user postgres (trust auth)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES}/postgres", connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+def postgres_create(name: str) -> str:
+    """A new, empty PostgreSQL database; its URL."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{POSTGRES}/{name}"
+
+
+def postgres_drop(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def redis_answers(url: str) -> bool:

@@ -70,22 +70,35 @@ class Lab:
 
     def prepare(self) -> None:
         env = servers.parley_env(self.template, None, "")
-        servers.migrate(env, self.tmp / "seed-migrate.log")
-        script = SEED.replace("USERS", str(self.users)).replace("ROOM_SIZE", str(ROOM_SIZE))
+        self.seed = self.populate(env, self.users, "seed")
+        self.postgres = servers.postgres_answers()
+
+    def populate(self, env: dict[str, str], users: int, tag: str) -> dict[str, Any]:
+        """Migrate the database of ``env`` and fill it with ``users`` users with tokens."""
+        servers.migrate(env, self.tmp / f"{tag}-migrate.log")
+        script = SEED.replace("USERS", str(users)).replace("ROOM_SIZE", str(ROOM_SIZE))
         out = subprocess.run(
             [sys.executable, "-m", "django", "shell", "-c", script], cwd=servers.ROOT, env=env,
             check=True, capture_output=True, text=True, timeout=600,
         ).stdout
-        self.seed = json.loads(out.strip().splitlines()[-1])
-        (self.tmp / "tokens.json").write_text(json.dumps(self.seed["tokens"]))
+        return dict(json.loads(out.strip().splitlines()[-1]))
 
     def parley(self, tag: str, processes: int = 1, redis: str | None = None,
-               extra: dict[str, str] | None = None) -> servers.App:
-        db = self.tmp / f"{tag}.sqlite3"
-        shutil.copyfile(self.template, db)
+               extra: dict[str, str] | None = None, users: int = 0) -> servers.App:
+        """Parley on a copy of the seeded SQLite file; over Redis, on a new PostgreSQL
+        database with ``users`` users (several processes writing one SQLite file queue on its
+        single write lock: not how Parley runs past one process)."""
         prefix = f"bench-{tag}-{uuid.uuid4().hex[:8]}"
-        env = {**servers.parley_env(db, redis, prefix), **(extra or {})}
-        app = servers.App("parley", prefix=prefix if redis else "", db=db)
+        app = servers.App("parley", prefix=prefix if redis else "")
+        if redis and self.postgres:
+            app.database_url = servers.postgres_create(f"parley_bench_{uuid.uuid4().hex[:10]}")
+            env = {**servers.parley_env(None, redis, prefix, app.database_url), **(extra or {})}
+            app.seed = self.populate(env, users, tag)
+        else:
+            app.db = self.tmp / f"{tag}.sqlite3"
+            shutil.copyfile(self.template, app.db)
+            env = {**servers.parley_env(app.db, redis, prefix), **(extra or {})}
+            app.seed = self.seed
         for index in range(processes):
             self.spawn(app, "project.asgi:application", env, f"{tag}-parley-{index}")
         return app
@@ -132,6 +145,9 @@ class Lab:
         prefixes = [app.prefix for app in apps if app.prefix]
         if prefixes:
             servers.redis_forget(prefixes)
+        for app in apps:
+            if app.database_url:
+                servers.postgres_drop(app.database_url)
 
 
 SEED = """
@@ -194,7 +210,7 @@ async def fan_out_one_process(lab: Lab, args: Any) -> list[dict]:
 
     apps = {"parley": lab.parley("fan1"), "naive": lab.naive("fan1"), "raw": lab.raw("fan1")}
     clients = {name: Client(app, compression=args.compression) for name, app in apps.items()}
-    clients["parley"].tokens = lab.seed["tokens"]
+    clients["parley"].tokens = apps["parley"].seed["tokens"]
     rows: list[dict] = []
     try:
         for client in clients.values():
@@ -266,9 +282,10 @@ async def fan_out_redis(lab: Lab, args: Any) -> list[dict]:
     from bench.run import measure_fan_out
 
     redis = REDIS_URL
-    apps = {"parley": lab.parley("fan2", 2, redis), "naive": lab.naive("fan2", 2, redis)}
+    apps = {"parley": lab.parley("fan2", 2, redis, users=args.redis_n + 1),
+            "naive": lab.naive("fan2", 2, redis)}
     clients = {name: Client(app, compression=args.compression) for name, app in apps.items()}
-    clients["parley"].tokens = lab.seed["tokens"]
+    clients["parley"].tokens = apps["parley"].seed["tokens"]
     try:
         for client in clients.values():
             await client.setup_sender("bench-fan2")
@@ -377,14 +394,16 @@ async def open_ws(url: str, compression: str | None) -> ClientConnection:
 
 async def parley_pairs(app: servers.App, lab: Lab, first: int, count: int,
                        compression: str | None) -> list[Pair]:
-    """Callers on the first process, callees on the last; each pair in an accepted call,
-    both following its ``sdp`` stream."""
-    tokens, users = lab.seed["tokens"], lab.seed["users"]
+    """Each pair in an accepted call, both following its ``sdp`` stream; with two processes the
+    caller and callee of a pair are on different ones, callers alternating between them (as a
+    load balancer spreads users)."""
+    tokens, users = app.seed["tokens"], app.seed["users"]
 
     async def one(i: int) -> Pair:
         a, b = first + 2 * i, first + 2 * i + 1
-        caller = await open_ws(f"{app.processes[0].ws}?token={tokens[a]}", compression)
-        callee = await open_ws(f"{app.processes[-1].ws}?token={tokens[b]}", compression)
+        here, there = placement(app, i)
+        caller = await open_ws(f"{here.ws}?token={tokens[a]}", compression)
+        callee = await open_ws(f"{there.ws}?token={tokens[b]}", compression)
         call = await request(caller, "calls", "create", data={"callee": users[b]})
         call_id = call["data"]["id"]
         await request(callee, "calls", "accept", pk=call_id)
@@ -400,8 +419,9 @@ async def parley_pairs(app: servers.App, lab: Lab, first: int, count: int,
 async def relay_pairs(app: servers.App, first: int, count: int,
                       compression: str | None) -> list[Pair]:
     async def one(i: int) -> Pair:
-        caller = await open_ws(app.processes[0].ws, compression)
-        callee = await open_ws(app.processes[-1].ws, compression)
+        here, there = placement(app, i)
+        caller = await open_ws(here.ws, compression)
+        callee = await open_ws(there.ws, compression)
         for ws, name in ((caller, f"caller-{first + i}"), (callee, f"callee-{first + i}")):
             await ws.recv()  # "connection"
             await ws.send(json.dumps({"type": "login", "data": {"name": name}}))
@@ -411,6 +431,13 @@ async def relay_pairs(app: servers.App, first: int, count: int,
         return pair
 
     return await gather_limited(one, range(count))
+
+
+def placement(app: servers.App, pair: int) -> tuple[servers.Process, servers.Process]:
+    """The processes of a pair's caller and callee: the same one, or (with two) one each,
+    callers alternating."""
+    processes = app.processes
+    return processes[pair % len(processes)], processes[(pair + 1) % len(processes)]
 
 
 async def gather_limited(func: Callable[..., Awaitable[Any]], *items: Iterable[Any],
@@ -428,7 +455,7 @@ async def gather_limited(func: Callable[..., Awaitable[Any]], *items: Iterable[A
 async def signaling(lab: Lab, args: Any, config: str) -> list[dict]:
     redis = REDIS_URL if config == "redis-2p" else None
     processes = 2 if redis else 1
-    apps = {"parley": lab.parley(f"sig-{config}", processes, redis),
+    apps = {"parley": lab.parley(f"sig-{config}", processes, redis, users=100 + 2 * args.pairs),
             "relay": lab.relay(f"sig-{config}", processes, redis)}
     rows: list[dict] = []
     try:
@@ -514,8 +541,8 @@ async def sockets(lab: Lab, args: Any) -> list[dict]:
                 setup = await open_socket(app, args.compression, None)
                 room = (await request(setup, "rooms", "create",
                                       data={"name": "idle", "title": "Idle"}))["data"]["id"]
-            tokens = lab.seed["tokens"] if name == "parley" else [None] * n
-            rooms = lab.seed["rooms"] if name == "parley" else [room] * n
+            tokens = app.seed["tokens"] if name == "parley" else [None] * n
+            rooms = app.seed["rooms"] if name == "parley" else [room] * n
             # Memory first, on a server that has not held N sockets yet (freed memory is kept by
             # the process, and would be reused by the next N).
             await idle(app)
@@ -626,6 +653,8 @@ async def leak(lab: Lab, args: Any) -> list[dict]:
     try:
         for round_no in range(args.leak_rounds):
             result = await crowd(app, lab.seed["tokens"][: args.leak_n], 1, 0.5, args.compression)
+            await idle(app)
+            await asyncio.sleep(2)  # the process returns freed memory a second after a crowd
             await idle(app)
             rounds.append({"round": round_no + 1, "rss_mib": round(app.rss_kib() / 1024, 1),
                            "served": result["served"], "failed": result["failed"],
