@@ -308,7 +308,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--redis-n", type=int, default=None, help="targets: N over Redis, 2 p.")
     parser.add_argument("--burst", type=int, default=None, help="messages in the burst at N=500")
     parser.add_argument("--pairs", type=int, default=None, help="signaling pairs at once")
-    parser.add_argument("--pair-offers", type=int, default=None, help="offers per pair")
+    parser.add_argument("--pair-offers", type=int, default=None, help="offers per pair a round")
+    parser.add_argument("--pair-rounds-many", type=int, default=None,
+                        help="rounds of the many-pairs measure, alternating apps (median)")
     parser.add_argument("--pair-rounds", type=int, default=None,
                         help="blocks of 20 offers per app for the one-pair latency")
     parser.add_argument("--socket-n", type=int, default=None,
@@ -329,7 +331,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.redis_n = args.redis_n or (500 if quick else 2000)
     args.burst = args.burst or (20 if quick else 40)
     args.pairs = args.pairs or (50 if quick else 200)
-    args.pair_offers = args.pair_offers or (10 if quick else 20)
+    args.pair_offers = args.pair_offers or (10 if quick else 10)
+    args.pair_rounds_many = args.pair_rounds_many or (2 if quick else 5)
     args.pair_rounds = args.pair_rounds or (5 if quick else 15)
     args.socket_n = args.socket_n or (500 if quick else 2000)
     args.storm = args.storm or (3000 if quick else 15000)

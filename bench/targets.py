@@ -433,6 +433,26 @@ async def relay_pairs(app: servers.App, first: int, count: int,
     return await gather_limited(one, range(count))
 
 
+async def relay_round(app: servers.App, pairs: list[Pair], offers: int) -> dict:
+    """Every pair relays ``offers`` offers, one in flight each: relays/s, latency, CPU."""
+    for pair in pairs:
+        pair.latencies.clear()
+    cpu = app.cpu_seconds()
+    began = now()
+    results = await asyncio.gather(*(p.relay(offers) for p in pairs), return_exceptions=True)
+    elapsed = now() - began
+    cpu = app.cpu_seconds() - cpu
+    done = sum(len(p.latencies) for p in pairs)
+    latencies = sorted(t for p in pairs for t in p.latencies)
+    return {
+        "relays": done, "failed_pairs": sum(isinstance(r, BaseException) for r in results),
+        "seconds": round(elapsed, 2), "relays_per_s": round(done / elapsed),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1e3, 2) if latencies else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1e3, 2) if latencies else None,
+        "server_cpu_us_per_relay": round(cpu / max(1, done) * 1e6),
+    }
+
+
 def placement(app: servers.App, pair: int) -> tuple[servers.Process, servers.Process]:
     """The processes of a pair's caller and callee: the same one, or (with two) one each,
     callers alternating."""
@@ -477,25 +497,18 @@ async def signaling(lab: Lab, args: Any, config: str) -> list[dict]:
         n = args.pairs
         pairs = {"parley": await parley_pairs(apps["parley"], lab, 100, n, args.compression),
                  "relay": await relay_pairs(apps["relay"], 100, n, args.compression)}
-        for name in ("relay", "parley"):
-            cpu = apps[name].cpu_seconds()
-            began = now()
-            results = await asyncio.gather(*(p.relay(args.pair_offers) for p in pairs[name]),
-                                           return_exceptions=True)
-            elapsed = now() - began
-            cpu = apps[name].cpu_seconds() - cpu
-            failed = [r for r in results if isinstance(r, BaseException)]
-            done = sum(len(p.latencies) for p in pairs[name])
-            latencies = sorted(t for p in pairs[name] for t in p.latencies)
-            rows.append({
-                "measure": f"signaling-{n}", "config": config, "app": name, "relays": done,
-                "failed_pairs": len(failed), "seconds": round(elapsed, 2),
-                "relays_per_s": round(done / elapsed), "p50_ms": round(
-                    latencies[len(latencies) // 2] * 1e3, 2) if latencies else None,
-                "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1e3, 2)
-                if latencies else None,
-                "server_cpu_us_per_relay": round(cpu / max(1, done) * 1e6)})
-            log(f"    {n} pairs ({config}) {name}: {rows[-1]['relays_per_s']} relays/s")
+        # Rounds alternating between the apps (the machine is noisy): the median round counts.
+        rounds: dict[str, list[dict]] = {"relay": [], "parley": []}
+        for round_no in range(args.pair_rounds_many):
+            for name in ("relay", "parley") if round_no % 2 == 0 else ("parley", "relay"):
+                rounds[name].append(await relay_round(apps[name], pairs[name], args.pair_offers))
+        for name, measured in rounds.items():
+            measured.sort(key=lambda r: r["relays_per_s"])
+            median = measured[len(measured) // 2]
+            rows.append({"measure": f"signaling-{n}", "config": config, "app": name, **median,
+                         "rounds_relays_per_s": [r["relays_per_s"] for r in measured]})
+            log(f"    {n} pairs ({config}) {name}: {median['relays_per_s']} relays/s "
+                f"(rounds: {rows[-1]['rounds_relays_per_s']})")
         for group in pairs.values():
             await asyncio.gather(*(p.close() for p in group))
     finally:

@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 # Accepted, then closed with this code: clients can tell "not signed in" from a network error.
 CLOSE_UNAUTHENTICATED = 4401
-# The server could not count the socket (its database is unreachable): reconnect later.
+# The server could not set the socket up (its database or channel layer did not answer).
 CLOSE_UNAVAILABLE = 1011
 
 # A JSON escape of a UTF-16 surrogate: such a frame may hold text that is not Unicode.
@@ -87,6 +87,10 @@ class SocketConsumer:
                 await self.open()
             except PresenceUnavailable:
                 logger.warning("Socket of user %s refused: presence unavailable", self.user.pk)
+                await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
+                return
+            except Exception:  # e.g. the channel layer did not answer
+                logger.exception("Socket of user %s could not open", self.user.pk)
                 await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
                 return
             await self.base_send({"type": "websocket.accept"})

@@ -6,6 +6,11 @@ as in DCRF), ``@model_observer`` with its ``serializer``, ``groups_for_signal`` 
 socket makes a stream's instance on the stream's first frame (a stream a socket never uses
 costs nothing), hands it its payloads, and wraps its replies in the stream's envelope; the
 process's hub delivers observed events to it without a channel of its own.
+
+To add one: subclass ``Stream``, take ``model_observer`` from this module (DCRF's own would
+publish through the channel layer, past the hub), build group names in ``consumers.groups``,
+check who may receive each push in its handler, and name the class in
+``consumers.routing.ParleySocket.streams``.
 """
 
 import asyncio
