@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
 from django.db.models import Model
 from djangochannelsrestframework.consumers import AsyncAPIConsumer
 from djangochannelsrestframework.observer.model_observer import Action, ModelObserver
@@ -252,8 +253,10 @@ class SharedTrips:
     A trip costs about as much CPU as a signaling write itself here (a thread hop, futures,
     closing stale connections): when a hundred calls are being set up at once, each SDP and
     candidate would pay it. The work of every action that arrives while a trip is under way
-    goes on the next one, each in its own statements (one failing touches no other); alone, an
-    action's trip leaves at once.
+    goes on the next one; alone, an action's trip leaves at once. A trip's works share one
+    transaction, so one commit: on PostgreSQL each commit waits for its WAL flush, which was
+    most of a signaling write's time under load (see bench/README.md). Their pushes leave
+    after that commit, as any push does.
     """
 
     def __init__(self) -> None:
@@ -262,7 +265,8 @@ class SharedTrips:
         self.task: asyncio.Task[None] | None = None
 
     async def run(self, work: Callable[[], T]) -> T:
-        """``work()`` in the database thread; its result or its exception."""
+        """``work()`` in the database thread; its result or its exception. It shares a
+        transaction with the works that travel with it, so it opens none of its own."""
         loop = asyncio.get_running_loop()
         if loop is not self.loop:  # tests run one event loop per test
             self.loop, self.waiting, self.task = loop, [], None
@@ -276,7 +280,7 @@ class SharedTrips:
         while self.waiting:
             batch, self.waiting = self.waiting, []
             try:
-                outcomes = await database_sync_to_async(run_each)([work for work, _ in batch])
+                outcomes = await database_sync_to_async(run_together)([work for work, _ in batch])
             except BaseException as exc:  # noqa: B036 (the trip itself failed: tell everyone)
                 outcomes = [(False, exc)] * len(batch)
             for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
@@ -288,12 +292,33 @@ class SharedTrips:
                     future.set_exception(value)
 
 
-def run_each(works: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+def run_together(works: list[Callable[[], Any]]) -> list[tuple[bool, Any]]:
+    """Each work's result or exception, all in one transaction.
+
+    A work refused by a rule (a validation error, a call that has ended) leaves the transaction
+    usable, and the others go on. A database error may leave it unusable (PostgreSQL aborts it):
+    then nothing of the batch is kept, and each work runs again alone, as it would have without
+    company, so only the failing one fails.
+    """
+    if len(works) == 1:
+        return run_each(works, stop_on_database_error=False)
+    try:
+        with transaction.atomic():
+            return run_each(works, stop_on_database_error=True)
+    except DatabaseError:
+        return run_each(works, stop_on_database_error=False)
+
+
+def run_each(
+    works: list[Callable[[], Any]], *, stop_on_database_error: bool
+) -> list[tuple[bool, Any]]:
     outcomes: list[tuple[bool, Any]] = []
     for work in works:
         try:
             outcomes.append((True, work()))
         except Exception as exc:
+            if stop_on_database_error and isinstance(exc, DatabaseError):
+                raise
             outcomes.append((False, exc))
     return outcomes
 

@@ -42,6 +42,23 @@ def configured_services() -> None:
         service_missing(f"REDIS_URL={settings.REDIS_URL} is unreachable: {exc}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def threads_let_go_of_the_database(
+    django_db_setup: None, django_db_blocker: Any
+) -> Iterator[None]:
+    """At the end, close the connections that the server's long-lived threads (presence writes,
+    sync actions) opened: PostgreSQL refuses to drop a test database still in use."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    from presence.tracker import tracker
+
+    with django_db_blocker.unblock():
+        for executor in (tracker.executor, SyncToAsync.single_thread_executor):
+            executor.submit(connections.close_all).result(timeout=10)
+
+
 @pytest.fixture(autouse=True)
 def fresh_cache() -> None:
     """Throttles count in the cache: each test starts from zero."""

@@ -86,7 +86,41 @@ async def test_signaling_on_an_ended_call_is_409(connected, alice, bob, call):
         assert sdp["payload"]["response_status"] == ice["payload"]["response_status"] == 409
 
 
-@pytest.mark.parametrize("sdp", ["", "   ", "hello", "v=0" + "x" * 40000])
+async def test_signals_sent_at_once_are_each_stored_and_pushed_and_a_refused_one_fails_alone(
+    connected, alice, bob, carol, staff, call
+):
+    other, _ = await sync_to_async(services.call_invite)(caller=carol, callee=staff)
+    await sync_to_async(services.call_hangup)(call=other, user=carol)
+
+    def candidate(call_id, port):
+        line = CANDIDATE.replace("50000", str(port))
+        return {"call": call_id, "candidate": line, "sdp_mid": "0", "sdp_mline_index": 0}
+
+    async with connected(alice) as a, connected(bob) as b, connected(carol) as c:
+        await a.request("ice", "subscribe_call", call=call.pk, request_id="ia")
+        await b.request("ice", "subscribe_call", call=call.pk, request_id="ib")
+        # Sent without waiting for replies: the writes travel to the database together.
+        sent = {
+            (a, await a.send("ice", action="create", data=candidate(call.pk, port))): 201
+            for port in (50001, 50002, 50003)
+        }
+        sent |= {
+            (b, await b.send("ice", action="create", data=candidate(call.pk, port))): 201
+            for port in (50004, 50005)
+        }
+        sent[c, await c.send("ice", action="create", data=candidate(other.pk, 50006))] = 409
+        for (socket, request_id), status in sent.items():
+            reply = await socket.reply("ice", request_id, "create")
+            assert reply["payload"]["response_status"] == status, reply
+        to_bob = [(await b.push("ice", "ib"))["payload"]["data"]["candidate"] for _ in range(3)]
+        to_alice = [(await a.push("ice", "ia"))["payload"]["data"]["candidate"] for _ in range(2)]
+        assert [line.split()[5] for line in to_bob] == ["50001", "50002", "50003"]
+        assert [line.split()[5] for line in to_alice] == ["50004", "50005"]
+        listing = await a.request("ice", "list", call=call.pk)
+        assert len(listing["payload"]["data"]) == 5
+
+
+@pytest.mark.parametrize("sdp", ["", "   ", "hello", "v=0" + "x" * 40000, "v=0\x00"])
 async def test_invalid_sdp_is_refused(connected, alice, call, sdp):
     async with connected(alice) as a:
         reply = await a.request(
