@@ -894,6 +894,10 @@ async def scenario(t: Transcript, server: Server) -> None:  # noqa: C901 - a scr
 
     async with section("leave", "bob leaves the room"):
         await bob.request("rooms", "leave", pk=G)
+        # The room's presence subscribers hear that bob left; bob's own subscription may hear
+        # it too before it ends (a public room's presence is anyone's to see).
+        await bob.push("presence", psub2, "delete", lambda d: d.get("user", {}).get("id")
+                       == uid["bob"])
         await bob.revoked("messages", msub["bob"], G, "left")
         await bob.revoked("presence", psub2, G, "left")
         await bob2.revoked("messages", msub2, G, "left")
@@ -963,6 +967,8 @@ async def scenario(t: Transcript, server: Server) -> None:  # noqa: C901 - a scr
         # subscriptions end with "revoked" (room_deleted); non-members get nothing on those
         # streams (bob learns it from his lobby).
         await alice.push("rooms", inst["alice"], "delete", is_data({"pk": G}))
+        await carol.push("presence", cpg, "delete", lambda d: d.get("user", {}).get("id")
+                         == uid["carol"])
         await carol.revoked("messages", msub["carol"], G, "room_deleted")
         await carol.revoked("presence", cpg, G, "room_deleted")
         for c in (alice, bob):
