@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import IN_CI, service_missing
 from tests.live.server import LiveServer, uvicorn
-from tests.live.wsclient import LiveSocket
+from tests.live.wsclient import TIMEOUT, LiveSocket
 
 pytestmark = pytest.mark.live
 
@@ -97,5 +97,20 @@ async def watching_presence(
         await a.close()
 
 
-async def presence_changes(watcher: LiveSocket, count: int) -> list[str]:
-    return [(await watcher.push("presence", "p"))["payload"]["action"] for _ in range(count)]
+async def presence_of(watcher: LiveSocket, user: dict, timeout: float = TIMEOUT) -> dict:
+    """The next push of ``watching_presence``'s subscription about ``user``.
+
+    Others are kept aside: the watcher's own arrival in the room she has just created is
+    published as she subscribes, and may or may not reach her subscription (the two race).
+    """
+    return await watcher.wait_for(
+        lambda f: f["stream"] == "presence"
+        and f["payload"]["request_id"] == "p"
+        and f["payload"]["action"] in {"create", "update", "delete"}
+        and f["payload"]["data"]["user"]["id"] == user["user"]["id"],
+        timeout,
+    )
+
+
+async def presence_changes(watcher: LiveSocket, user: dict, count: int) -> list[str]:
+    return [(await presence_of(watcher, user))["payload"]["action"] for _ in range(count)]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.live.conftest import guest, presence_changes, watching_presence
+from tests.live.conftest import guest, presence_changes, presence_of, watching_presence
 from tests.live.wsclient import LiveSocket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -35,7 +35,7 @@ async def test_presence_counts_sockets_across_workers(two_servers):
     async with watching_presence(one, "pres") as (a, room_id):
         b1 = await LiveSocket.open(one.ws_url, bob["token"])
         await b1.request("rooms", "join", pk=room_id)
-        joined = await a.push("presence", "p")  # online Bob joined: announced once
+        joined = await presence_of(a, bob)  # online Bob joined: announced once
         assert (joined["payload"]["action"], joined["payload"]["data"]["user"]["id"]) == (
             "create",
             bob["user"]["id"],
@@ -48,7 +48,7 @@ async def test_presence_counts_sockets_across_workers(two_servers):
         online = sorted(u["display_name"] for u in listing["payload"]["data"])
         assert online == ["Alice", "Bob"]
         await b2.close()
-        offline = await a.push("presence", "p")
+        offline = await presence_of(a, bob)
         assert offline["payload"]["action"] == "delete"
         assert offline["payload"]["data"]["user"]["display_name"] == "Bob"
 
@@ -60,11 +60,11 @@ async def test_a_socket_counts_as_online_as_soon_as_it_opens_on_either_worker(tw
         b = await LiveSocket.open(two.ws_url, bob["token"])
         await b.request("rooms", "join", pk=room_id)
         await b.close()
-        assert await presence_changes(a, 2) == ["create", "delete"]
+        assert await presence_changes(a, bob, 2) == ["create", "delete"]
         # The race is between two processes: a few rounds make a lost one show.
         for server in [one, two] * 4:
             b = await LiveSocket.open(server.ws_url, bob["token"])
             listing = await a.request("presence", "list", room=room_id)
             assert bob["user"]["id"] in [u["id"] for u in listing["payload"]["data"]]
             await b.close()
-            assert await presence_changes(a, 2) == ["create", "delete"]
+            assert await presence_changes(a, bob, 2) == ["create", "delete"]

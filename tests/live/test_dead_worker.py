@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from tests.live.conftest import guest, presence_changes, watching_presence
+from tests.live.conftest import guest, presence_changes, presence_of, watching_presence
 from tests.live.wsclient import LiveSocket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -23,14 +23,14 @@ async def test_users_of_a_killed_worker_go_offline_and_their_calls_stop_ringing(
         await a.request("calls", "subscribe_calls", request_id="c")
         b = await LiveSocket.open(two.ws_url, bob["token"])
         await b.request("rooms", "join", pk=room_id)
-        assert await presence_changes(a, 1) == ["create"]
+        assert await presence_changes(a, bob, 1) == ["create"]
         await b.request("calls", "create", data={"callee": alice["user"]["id"]})
         assert (await a.push("calls", "c"))["payload"]["data"]["state"] == "ringing"
 
         two.process.kill()  # SIGKILL: no socket of it closes, no disconnect runs
         two.process.wait()
 
-        offline = await a.push("presence", "p", timeout=WITHIN)
+        offline = await presence_of(a, bob, timeout=WITHIN)
         assert offline["payload"]["action"] == "delete"
         assert offline["payload"]["data"]["user"]["id"] == bob["user"]["id"]
         call = await a.push("calls", "c", timeout=WITHIN)
@@ -49,11 +49,11 @@ async def test_users_of_a_paused_worker_come_back_online_when_it_resumes(two_qui
         b = await LiveSocket.open(two.ws_url, bob["token"])
         try:
             await b.request("rooms", "join", pk=room_id)
-            assert await presence_changes(a, 1) == ["create"]
+            assert await presence_changes(a, bob, 1) == ["create"]
 
             os.kill(two.process.pid, signal.SIGSTOP)
             try:
-                offline = await a.push("presence", "p", timeout=WITHIN)
+                offline = await presence_of(a, bob, timeout=WITHIN)
             finally:
                 os.kill(two.process.pid, signal.SIGCONT)
             assert offline["payload"]["action"] == "delete"
@@ -62,7 +62,7 @@ async def test_users_of_a_paused_worker_come_back_online_when_it_resumes(two_qui
             carol = await LiveSocket.open(two.ws_url, guest(one, "Carol")["token"])
 
             # Bob's socket never closed: once the worker beats again, he is back.
-            online = await a.push("presence", "p", timeout=WITHIN)
+            online = await presence_of(a, bob, timeout=WITHIN)
             assert online["payload"]["action"] == "create"
             assert online["payload"]["data"]["user"]["id"] == bob["user"]["id"]
             await carol.close()
