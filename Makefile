@@ -31,6 +31,8 @@ frontend:
 		echo "Install Node.js 18+ (e.g. apt-get install nodejs npm) and run make run again."; \
 	fi
 
+# The development server asks for DEBUG (an unset environment is production-safe: DEBUG off).
+run: export DEBUG ?= true
 run: $(VENV)/.installed frontend
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
@@ -42,6 +44,8 @@ test: $(VENV)/.installed-dev
 		cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm test; fi
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# mypy's Django plugin loads the settings: those of development (no production secret needed).
+lint: export DEBUG ?= true
 lint: $(VENV)/.installed-dev
 	$(BIN)/flake8 .
 	$(BIN)/isort --check-only --diff .

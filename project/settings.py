@@ -33,7 +33,9 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: an unset environment must never serve debug pages (`make run`, the
+# development server, asks for it).
+DEBUG = env_bool("DEBUG", False)
 
 
 def _secret_key() -> str:
@@ -41,7 +43,10 @@ def _secret_key() -> str:
     if key := os.environ.get("SECRET_KEY"):
         return key
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off (it is off unless DEBUG=true; `make run` "
+            "sets DEBUG=true for development)."
+        )
     path = BASE_DIR / ".secret_key"
     if not path.exists():
         # Exclusive create: two processes starting at once must not overwrite each other's key.
@@ -251,7 +256,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-if DEBUG:
+if DEBUG or not (STATIC_ROOT / "staticfiles.json").exists():
+    # Before collectstatic (a fresh checkout, the test suite) pages name the files as the apps
+    # hold them, served from there; after it, the hashed, compressed, long-cached copies.
     STORAGES["staticfiles"] = {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
     }
@@ -265,6 +272,12 @@ SESSION_COOKIE_SAMESITE = "Lax"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+# Where TLS ends at Parley itself. Behind a proxy that terminates TLS, the proxy redirects
+# http:// and sends Strict-Transport-Security (see README, "Running it for real").
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 LOGGING = {
     "version": 1,
