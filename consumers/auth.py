@@ -8,9 +8,11 @@ from urllib.parse import parse_qs
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from channels.security.websocket import AllowedHostsOriginValidator
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
+from django.http.request import split_domain_port, validate_host
 from rest_framework.authtoken.models import Token
 
 from consumers import groups, hub
@@ -86,21 +88,38 @@ class TokenOrSessionAuth(BaseMiddleware):
 
 
 class OriginCheck:
-    """``AllowedHostsOriginValidator`` for browsers; clients that send no Origin pass.
+    """Browsers may open the socket only from Parley's own pages; clients that send no Origin
+    pass.
 
-    Cross-site WebSocket hijacking needs a browser, and browsers always send Origin, so a
-    missing Origin means a non-browser client (dcrf-client in Node, scripts), which must
-    authenticate with its own token or cookie anyway.
+    The Origin must be exactly the socket's own origin — scheme, host and port, the host one of
+    ``ALLOWED_HOSTS`` — or one of ``CSRF_TRUSTED_ORIGINS``, as Django checks a form's Origin: a
+    page on another port of the same host is another site. Cross-site WebSocket hijacking
+    needs a browser, and browsers always send Origin, so a missing Origin means a non-browser
+    client (dcrf-client in Node, scripts), which must authenticate with its own token or
+    cookie anyway. A refused handshake is closed before it is accepted (HTTP 403).
     """
 
     def __init__(self, application: Any) -> None:
         self.application = application
-        self.validated = AllowedHostsOriginValidator(application)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
-        if any(name == b"origin" for name, _ in scope.get("headers", [])):
-            return await self.validated(scope, receive, send)
-        return await self.application(scope, receive, send)
+        headers = dict(scope.get("headers", []))
+        origin = headers.get(b"origin")
+        if origin is None or origin_allowed(
+            origin.decode("latin-1"), host=headers.get(b"host", b"").decode("latin-1"),
+            secure=scope.get("scheme") in {"wss", "https"},
+        ):
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
+
+
+def origin_allowed(origin: str, *, host: str, secure: bool) -> bool:
+    """Whether a browser page at ``origin`` may open a socket that reached ``host``."""
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    domain, _ = split_domain_port(host)
+    own = f"{'https' if secure else 'http'}://{host}".lower()
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS) and origin.lower() == own
 
 
 def signed_in_by(scope: dict, *, session_key: str | None, token: bool) -> bool:

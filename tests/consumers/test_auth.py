@@ -11,6 +11,8 @@ from tests.conftest import token_for
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = b"http://127.0.0.1:8000"
+# A browser sends the host it connected to; the page's origin must match it exactly.
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 async def expect_closed_with(socket: Socket, code: int) -> None:
@@ -39,11 +41,39 @@ async def test_browser_session_cookie_signs_the_socket_in(alice):
     client = Client()
     await sync_to_async(client.force_login)(alice)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    socket = Socket("/ws/", headers=[(b"cookie", cookie), (b"origin", ORIGIN)])
+    socket = Socket("/ws/", headers=[(b"cookie", cookie), (b"origin", ORIGIN), HOST])
     accepted, _ = await socket.connect()
     assert accepted
     reply = await socket.request("rooms", "list")
     assert reply["payload"]["response_status"] == 200
+    await socket.close()
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://127.0.0.1:9999",  # another port of the same host is another site
+        b"https://127.0.0.1:8000",  # another scheme
+        b"http://127.0.0.1:8000.evil.example",  # the host as a prefix
+        b"http://localhost:8000",  # an allowed host, but not the one the socket reached
+        b"null",  # a sandboxed page or a file
+    ],
+)
+async def test_only_the_sockets_own_origin_may_open_it(alice, origin):
+    key = await sync_to_async(token_for)(alice)
+    socket = Socket(f"/ws/?token={key}", headers=[(b"origin", origin), HOST])
+    accepted, _ = await socket.connect()
+    assert not accepted
+
+
+async def test_a_trusted_origin_may_open_the_socket(alice, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com"]
+    key = await sync_to_async(token_for)(alice)
+    socket = Socket(
+        f"/ws/?token={key}", headers=[(b"origin", b"https://app.example.com"), HOST]
+    )
+    accepted, _ = await socket.connect()
+    assert accepted
     await socket.close()
 
 
@@ -90,7 +120,7 @@ async def test_signing_out_closes_the_sockets_it_signed_in_and_no_others(alice, 
         client = Client()
         await sync_to_async(client.force_login)(alice)
         cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-        socket = Socket("/ws/", headers=[(b"cookie", cookie), (b"origin", ORIGIN)])
+        socket = Socket("/ws/", headers=[(b"cookie", cookie), (b"origin", ORIGIN), HOST])
         assert (await socket.connect())[0]
         return client, socket
 

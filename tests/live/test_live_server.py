@@ -51,3 +51,20 @@ async def test_frame_over_hard_limit_closes_with_1009_but_64k_cap_answers_413(uv
         assert rooms["payload"]["response_status"] == 200
     finally:
         await a.close()
+
+
+@pytest.mark.parametrize("name", ["token", "tok%65n", "%74oken"])
+async def test_the_token_of_a_socket_url_never_reaches_the_log(uvicorn_server, name):
+    alice = guest(uvicorn_server, "Alice")
+    socket = LiveSocket(
+        await websockets.connect(f"{uvicorn_server.ws_url}?{name}={alice['token']}")
+    )
+    try:
+        listing = await socket.request("rooms", "list")  # the spelling signs in
+        assert listing["payload"]["response_status"] == 200
+    finally:
+        await socket.close()
+    # uvicorn logs the handshake's line (with its query) as the socket opens.
+    log = uvicorn_server.log.read_text()
+    assert f"/ws/?{name}=[redacted]" in log
+    assert alice["token"] not in log
