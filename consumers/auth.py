@@ -9,13 +9,12 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import WebsocketDenier
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
-from django.http.request import split_domain_port, validate_host
 from rest_framework.authtoken.models import Token
 
 from consumers import groups, hub
+from project.origins import origin_allowed
 
 
 def users_for_tokens(keys: set[str]) -> dict[str, Any]:
@@ -91,9 +90,8 @@ class OriginCheck:
     """Browsers may open the socket only from Parley's own pages; clients that send no Origin
     pass.
 
-    The Origin must be exactly the socket's own origin — scheme, host and port, the host one of
-    ``ALLOWED_HOSTS`` — or one of ``CSRF_TRUSTED_ORIGINS``, as Django checks a form's Origin: a
-    page on another port of the same host is another site. Cross-site WebSocket hijacking
+    The Origin must be exactly the socket's own origin, or a trusted one (``origin_allowed``).
+    Cross-site WebSocket hijacking
     needs a browser, and browsers always send Origin, so a missing Origin means a non-browser
     client (dcrf-client in Node, scripts), which must authenticate with its own token or
     cookie anyway. A refused handshake is closed before it is accepted (HTTP 403).
@@ -111,15 +109,6 @@ class OriginCheck:
         ):
             return await self.application(scope, receive, send)
         return await WebsocketDenier()(scope, receive, send)
-
-
-def origin_allowed(origin: str, *, host: str, secure: bool) -> bool:
-    """Whether a browser page at ``origin`` may open a socket that reached ``host``."""
-    if origin in settings.CSRF_TRUSTED_ORIGINS:
-        return True
-    domain, _ = split_domain_port(host)
-    own = f"{'https' if secure else 'http'}://{host}".lower()
-    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS) and origin.lower() == own
 
 
 def signed_in_by(scope: dict, *, session_key: str | None, token: bool) -> bool:

@@ -10,12 +10,14 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from project.origins import origin_allowed
 from rooms.serializers import UserSerializer
 
 User = get_user_model()
@@ -54,11 +56,34 @@ def signed_in(request: Request, user: Any, code: int = status.HTTP_200_OK) -> Re
     return Response({"user": UserSerializer(user).data, "token": token.key}, status=code)
 
 
+class FromOwnPages(BasePermission):
+    """Refuses requests another site's page made a visitor's browser send.
+
+    A sign-in starts a session: if another site could post one (login CSRF), it could sign a
+    visitor into an account it controls and read what they do there. Such endpoints take JSON
+    only (a cross-site form cannot send it without the browser asking first) and refuse an
+    ``Origin`` other than Parley's own, and ``Sec-Fetch-Site: cross-site``. Clients that are not
+    browsers send neither header and pass.
+    """
+
+    message = "Signing in is accepted only from Parley's own pages."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.headers.get("Sec-Fetch-Site") == "cross-site":
+            return False
+        origin = request.headers.get("Origin")
+        return origin is None or origin_allowed(
+            origin, host=request.get_host(), secure=request.is_secure()
+        )
+
+
 class OpenView(APIView):
-    """An endpoint for people not signed in yet (no session, so no CSRF token needed)."""
+    """An endpoint for people not signed in yet (no session, so no CSRF token to check:
+    ``FromOwnPages`` and JSON-only stand in for it)."""
 
     authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
+    permission_classes = [FromOwnPages]
+    parser_classes = [JSONParser]
     throttle_classes = [AuthThrottle]
 
 

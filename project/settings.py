@@ -202,6 +202,8 @@ REST_FRAMEWORK = {
     # uvicorn already rewrites from the headers of a trusted proxy (--forwarded-allow-ips);
     # N: the address N hops back in X-Forwarded-For, behind exactly N proxies that append it.
     "NUM_PROXIES": env_int("PARLEY_NUM_PROXIES", 0),
+    # DRF's test client posts JSON, as Parley's clients do (sign-in takes nothing else).
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
