@@ -36,7 +36,9 @@ class Person:
         page.on("websocket", lambda socket: self.check_host(socket.url))
 
     def console(self, message: Any) -> None:
-        if message.type == "error" and message.text.startswith("parley:"):
+        if message.type == "error" and (
+            message.text.startswith("parley:") or "Content Security Policy" in message.text
+        ):
             self.problems.append(f"console: {message.text}")
 
     async def dialog(self, dialog: Any) -> None:
