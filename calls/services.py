@@ -20,6 +20,7 @@ from django.utils import timezone
 from calls import selectors
 from calls.models import Call, Ice, Sdp
 from presence.selectors import live_presence
+from project import ratelimits
 from project.errors import Conflict
 from rooms.models import Room
 from rooms.selectors import is_member, room_get_visible
@@ -92,6 +93,7 @@ def call_place(
 ) -> tuple[Call, bool]:
     """Ring the user ``callee_id``, from the room ``room_id`` if given (404 if the caller cannot
     see it). Returns (call, created), as ``call_invite``."""
+    ratelimits.count("CALL", user_id=caller.pk)
     callee = selectors.callee_get(pk=callee_id)
     room = room_get_visible(user=caller, pk=room_id) if room_id else None
     return call_invite(caller=caller, callee=callee, room=room)

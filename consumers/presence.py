@@ -113,7 +113,7 @@ class PresenceStream(RoomScoped):
     def typing_room(self, args: dict[str, Any]) -> tuple[Room, Audience]:
         """The room a member types in, and who may hear of it (403 for non-members)."""
         room = self.visible_room(args)
-        services.room_check_member(room=room, user=self.user)
+        services.room_typing(room=room, user=self.user)
         return room, selectors.room_audience(room=room)
 
     async def presence_event(self, event: dict) -> None:

@@ -249,6 +249,16 @@ PARLEY: dict[str, Any] = {
     # A user may post this many messages per window (socket and REST together); more is 429.
     "MESSAGE_BURST": env_int("PARLEY_MESSAGE_BURST", 20),
     "MESSAGE_BURST_SECONDS": env_int("PARLEY_MESSAGE_BURST_SECONDS", 10),
+    # The same kind of limit for other actions (project/ratelimits.py): more than a person
+    # does, far less than a script would.
+    "ROOM_BURST": env_int("PARLEY_ROOM_BURST", 10),
+    "ROOM_BURST_SECONDS": env_int("PARLEY_ROOM_BURST_SECONDS", 60),
+    "INVITE_BURST": env_int("PARLEY_INVITE_BURST", 30),
+    "INVITE_BURST_SECONDS": env_int("PARLEY_INVITE_BURST_SECONDS", 60),
+    "CALL_BURST": env_int("PARLEY_CALL_BURST", 10),
+    "CALL_BURST_SECONDS": env_int("PARLEY_CALL_BURST_SECONDS", 60),
+    "TYPING_BURST": env_int("PARLEY_TYPING_BURST", 30),
+    "TYPING_BURST_SECONDS": env_int("PARLEY_TYPING_BURST_SECONDS", 10),
     "LIST_MAX_LIMIT": 100,
     # A worker that has not refreshed its heartbeat for this long is presumed dead and its
     # sockets no longer count as online.

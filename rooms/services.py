@@ -1,11 +1,10 @@
 """Writes: every rule about rooms, memberships and messages lives here.
 
 Errors are Django's own: ``PermissionDenied`` (not allowed), ``ValidationError`` (bad input),
-``<Model>.DoesNotExist`` (not found or not visible), plus ``PostingTooFast`` (a rate limit).
+``<Model>.DoesNotExist`` (not found or not visible), plus ``RateLimited``.
 Transports map them to status codes.
 """
 
-import time
 import uuid
 
 from django.conf import settings
@@ -14,8 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from project import counters
-from project.errors import RateLimited
+from project import ratelimits
 from rooms.models import Membership, Message, Room
 from rooms.selectors import membership_get, membership_with_room, room_get_visible
 
@@ -33,11 +31,18 @@ def room_check_member(*, room: Room, user: User) -> None:
         raise PermissionDenied("Only members of the room may do this.")
 
 
+def room_typing(*, room: Room, user: User) -> None:
+    """May ``user`` tell the room they are typing: a member (403), not too often (429)."""
+    room_check_member(room=room, user=user)
+    ratelimits.count("TYPING", user_id=user.pk)
+
+
 @transaction.atomic
 def room_create(
     *, owner: User, name: str, title: str, is_private: bool = False
 ) -> Room:
     """Create a room; its creator becomes its owner and first member."""
+    ratelimits.count("ROOM", user_id=owner.pk)
     room = Room(name=name, title=title, owner=owner, is_private=is_private)
     room.full_clean()
     room.save()
@@ -85,6 +90,7 @@ def room_leave(*, room: Room, user: User) -> None:
 def room_invite(*, room: Room, by: User, user: User) -> Membership:
     """Add ``user`` to the room (owner only); inviting a member again changes nothing."""
     _check_owner(room=room, user=by)
+    ratelimits.count("INVITE", user_id=by.pk)
     membership, _ = Membership.objects.get_or_create(room=room, user=user)
     return membership
 
@@ -99,22 +105,9 @@ def room_remove_member(*, room: Room, by: User, user: User) -> None:
         raise ValidationError("This user is not a member of the room.")
 
 
-class PostingTooFast(RateLimited):
-    """The author posted the whole burst this window allows; ``wait`` seconds until the next."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__("You are sending messages too fast.", wait)
-
-
 def _count_post(*, author: User) -> None:
     """Count a post against the author's burst (shared by every worker through the cache)."""
-    burst = settings.PARLEY["MESSAGE_BURST"]
-    seconds = max(1, settings.PARLEY["MESSAGE_BURST_SECONDS"])
-    now = time.time()
-    window = int(now // seconds)
-    key = f"posts:{author.pk}:{window}"
-    if counters.hit(key, ttl=seconds + 1) > burst:
-        raise PostingTooFast(wait=(window + 1) * seconds - now)
+    ratelimits.count("MESSAGE", user_id=author.pk)
 
 
 def _check_body(body: object) -> str:
