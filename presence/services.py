@@ -4,9 +4,15 @@ Every change that makes users come online or go offline sends ``presence_changed
 committed, naming exactly those users (never one twice, across workers: users are locked).
 """
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from presence.models import Presence, Worker
 from presence.selectors import live_presence, online_cutoff
@@ -61,6 +67,9 @@ def presence_record(
             [Presence(worker=worker, user_id=user_id) for user_id in sorted(arrived)],
             ignore_conflicts=True,
         )
+        # Opening a socket is activity (``last_login`` reads as "last seen"): guests who show
+        # none for PARLEY_GUEST_TTL days expire (``guests_expire``).
+        get_user_model().objects.filter(pk__in=arrived).update(last_login=timezone.now())
     if left:
         Presence.objects.filter(worker=worker, user_id__in=left).delete()
     online = sorted(arrived - elsewhere)
@@ -95,3 +104,29 @@ def workers_sweep_stale(*, sweeper_key: str) -> list[int]:
     offline = sorted(user_ids - online)
     _tell(online=[], offline=offline)
     return offline
+
+
+def guests_expire(*, now: datetime | None = None) -> list[int]:
+    """Deactivate the guests idle for more than ``GUEST_TTL_DAYS`` and revoke their API tokens;
+    what they wrote stays. Returns their ids.
+
+    A guest is a user made by guest sign-in (``guest-…``, no password). Idle: no sign-in and no
+    socket opened since the cutoff, and no socket open now. A deactivated user's session and
+    token no longer sign anything in.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PARLEY["GUEST_TTL_DAYS"])
+    idle = (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            username__startswith="guest-",
+            password__startswith=UNUSABLE_PASSWORD_PREFIX,
+        )
+        .filter(Q(last_login__lt=cutoff) | Q(last_login__isnull=True, date_joined__lt=cutoff))
+        .exclude(pk__in=live_presence().values("user_id"))
+    )
+    with transaction.atomic():
+        ids = list(idle.select_for_update().values_list("pk", flat=True))
+        Token.objects.filter(user_id__in=ids).delete()
+        get_user_model().objects.filter(pk__in=ids).update(is_active=False)
+    return ids

@@ -259,6 +259,8 @@ PARLEY: dict[str, Any] = {
     "CALL_BURST_SECONDS": env_int("PARLEY_CALL_BURST_SECONDS", 60),
     "TYPING_BURST": env_int("PARLEY_TYPING_BURST", 30),
     "TYPING_BURST_SECONDS": env_int("PARLEY_TYPING_BURST_SECONDS", 10),
+    # Guests idle this many days are deactivated by `manage.py expire_guests` (run it daily).
+    "GUEST_TTL_DAYS": env_int("PARLEY_GUEST_TTL", 30),
     "LIST_MAX_LIMIT": 100,
     # A worker that has not refreshed its heartbeat for this long is presumed dead and its
     # sockets no longer count as online.
