@@ -37,7 +37,8 @@ def test_a_guest_idle_past_the_ttl_expires_and_keeps_what_they_wrote(alice, caps
     call_command("expire_guests")
 
     assert "1 guests idle for more than 30 days deactivated." in capsys.readouterr().out
-    idle.refresh_from_db(), recent.refresh_from_db(), alice.refresh_from_db()
+    for user in (idle, recent, alice):
+        user.refresh_from_db()
     assert (idle.is_active, recent.is_active, alice.is_active) == (False, True, True)
     assert not Token.objects.filter(key=idle_token).exists()
     assert Token.objects.filter(key=recent_token).exists()
