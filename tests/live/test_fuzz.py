@@ -72,13 +72,14 @@ def frame(rng: random.Random, ids: list[int]) -> str | bytes:
     """One hostile frame: mostly well-formed envelopes with hostile arguments."""
     roll = rng.random()
     if roll < 0.04:  # not JSON, odd encodings, binary
-        return rng.choice([
+        odd: list[str | bytes] = [
             b"\x00\xff\xfe binary", "{", "[1, 2", "null", "42", '"string"', "\ufeff{}",
             '{"stream": "rooms", "payload": {"action": "list", "request_id": NaN}}',
             '{"stream": "rooms", "payload": {"action": "list", "request_id": "\\ud800"}}',
             '{"stream": "rooms", "payload": {"action": "list", "request_id": 1e999}}',
             "[" * (depth := rng.randint(500, 5000)) + "1" + "]" * depth, "[" * 3000 + "]" * 3000,
-        ])
+        ]
+        return rng.choice(odd)
     if roll < 0.10:  # broken envelopes
         return json.dumps(rng.choice([
             {}, [], {"stream": "rooms"}, {"payload": {"action": "list"}},
