@@ -9,8 +9,12 @@ from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import WebsocketDenier
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.models import Session
+from django.db import transaction
 from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
 
 from consumers import groups, hub
@@ -111,12 +115,29 @@ class OriginCheck:
         return await WebsocketDenier()(scope, receive, send)
 
 
-def signed_in_by(scope: dict, *, session_key: str | None, token: bool) -> bool:
-    """Whether the socket of ``scope`` stands on this session, or on the revoked API token."""
+def ended_by(scope: dict, event: dict) -> bool:
+    """Whether the sign-in of the socket of ``scope`` ended with ``event`` (``user.signed_out``):
+    its session, its API token, a password change (the sessions signed in before it), or the
+    user's whole account."""
+    if event.get("everything"):
+        return True
     if scope.get("token_auth"):
-        return token
+        return bool(event.get("token"))
     session = scope.get("session")
-    return bool(session_key) and session is not None and session.session_key == session_key
+    if session is None or session.session_key is None:
+        return False
+    if event.get("session_key") == session.session_key:
+        return True
+    auth_hash = event.get("auth_hash")
+    return auth_hash is not None and not constant_time_compare(
+        session.get(HASH_SESSION_KEY, ""), auth_hash
+    )
+
+
+def sign_in_ended(user_id: int, **event: Any) -> None:
+    """Tell the user's sockets, once committed, that a sign-in of theirs ended."""
+    message = {"type": "user.signed_out", **event}
+    transaction.on_commit(lambda: hub.publish(groups.user_sockets(user_id), message))
 
 
 def signed_out(*, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
@@ -125,12 +146,35 @@ def signed_out(*, request: HttpRequest | None, user: Any, **kwargs: Any) -> None
     if user is None or request is None:
         return
     session = getattr(request, "session", None)
-    event = {
-        "type": "user.signed_out",
-        "session_key": getattr(session, "session_key", None),
-        "token": not Token.objects.filter(user_id=user.pk).exists(),
-    }
-    hub.publish(groups.user_sockets(user.pk), event)
+    sign_in_ended(
+        user.pk,
+        session_key=getattr(session, "session_key", None),
+        token=not Token.objects.filter(user_id=user.pk).exists(),
+    )
+
+
+def session_deleted(*, instance: Session, **kwargs: Any) -> None:
+    """Receives ``post_delete`` of a session: signed out, replaced by another sign-in in that
+    browser, deleted in the admin, or cleared once expired (``clearsessions``)."""
+    user_id = instance.get_decoded().get(SESSION_KEY)
+    if user_id is not None:
+        sign_in_ended(int(user_id), session_key=instance.session_key)
+
+
+def token_deleted(*, instance: Token, **kwargs: Any) -> None:
+    """Receives ``post_delete`` of an API token (revoked, or deleted in the admin)."""
+    sign_in_ended(instance.user_id, token=True)
+
+
+def user_saved(*, instance: Any, created: bool, **kwargs: Any) -> None:
+    """Receives ``post_save`` of a user: deactivated, every socket closes; a new password ends
+    the sessions signed in with the old one (as Django's session check does)."""
+    if created:
+        return
+    if not instance.is_active:
+        sign_in_ended(instance.pk, everything=True)
+    elif getattr(instance, "_password", None) is not None:  # set_password() before this save
+        sign_in_ended(instance.pk, auth_hash=instance.get_session_auth_hash())
 
 
 def socket_stack(inner: Any) -> Any:

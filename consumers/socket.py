@@ -22,7 +22,7 @@ from django.conf import settings
 from djangochannelsrestframework.observer.model_observer import Action
 
 from consumers import frames, groups, hub
-from consumers.auth import signed_in_by
+from consumers.auth import ended_by
 from consumers.membership import LEFT, ROOM_DELETED
 from consumers.stream import Stream, model_observer
 from presence.tracker import PresenceUnavailable, tracker
@@ -268,8 +268,8 @@ class SocketConsumer:
             self.hub.leave(name, self)
 
     async def user_signed_out(self, event: dict) -> None:
-        """The user signed out: a socket signed in by what that revoked closes, with 4401."""
-        if signed_in_by(self.scope, session_key=event["session_key"], token=event["token"]):
+        """A sign-in of the user ended: the socket it signed in closes, with 4401."""
+        if ended_by(self.scope, event):
             await self.close(code=CLOSE_UNAUTHENTICATED)
 
     @model_observer(Membership, static=True)
