@@ -2,6 +2,7 @@
 and the other end of it: signing out closes the sockets that sign-in opened."""
 
 import asyncio
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -14,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
 
@@ -132,6 +134,28 @@ def ended_by(scope: dict, event: dict) -> bool:
     return auth_hash is not None and not constant_time_compare(
         session.get(HASH_SESSION_KEY, ""), auth_hash
     )
+
+
+class SignInEnded(Exception):
+    """The session that signed a socket in ended while the socket was opening."""
+
+
+def session_expiry(scope: dict) -> datetime:
+    """When the session that signed the socket of ``scope`` in expires.
+
+    Read from the database once the socket listens for its user's sign-outs, so a session
+    that ended while the socket was opening is caught (``SignInEnded``), and the socket can
+    close when its session expires.
+    """
+    key = getattr(scope.get("session"), "session_key", None)
+    expires = (
+        Session.objects.filter(session_key=key, expire_date__gt=timezone.now())
+        .values_list("expire_date", flat=True)
+        .first()
+    )
+    if expires is None:
+        raise SignInEnded()
+    return expires
 
 
 def sign_in_ended(user_id: int, **event: Any) -> None:

@@ -18,11 +18,13 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import CoroutineType
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils import timezone
 from djangochannelsrestframework.observer.model_observer import Action
 
 from consumers import frames, groups, hub
-from consumers.auth import ended_by
+from consumers.auth import SignInEnded, ended_by, session_expiry
 from consumers.membership import LEFT, ROOM_DELETED
 from consumers.stream import Stream, model_observer
 from presence.tracker import PresenceUnavailable, tracker
@@ -70,6 +72,7 @@ class SocketConsumer:
             lambda: defaultdict(set)
         )
         self.closed = False
+        self.expiry: asyncio.TimerHandle | None = None
         self.backlog: deque[dict[str, Any]] | None = None
 
     # Life of the socket -------------------------------------------------------------------
@@ -85,6 +88,10 @@ class SocketConsumer:
         try:
             try:
                 await self.open()
+            except SignInEnded:  # its session ended while it was opening
+                await self.base_send({"type": "websocket.accept"})
+                await self.base_send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
+                return
             except PresenceUnavailable:
                 logger.warning("Socket of user %s refused: presence unavailable", self.user.pk)
                 await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
@@ -117,11 +124,19 @@ class SocketConsumer:
         """
         await self.membership_activity.subscribe(user_id=self.user.pk)
         await self.add_group(groups.user_sockets(self.user.pk))
+        if not self.scope.get("token_auth"):  # closes with its session, as a page would
+            expires = await database_sync_to_async(session_expiry)(self.scope)
+            seconds = (expires - timezone.now()).total_seconds()
+            self.expiry = asyncio.get_running_loop().call_later(
+                max(0.0, seconds), lambda: self.hub.spawn(self.close(code=CLOSE_UNAUTHENTICATED))
+            )
         await tracker.opened(self, user_id=self.user.pk)
 
     def end(self) -> "asyncio.Future[None] | None":
         """The socket is gone: every stream's disconnect, then uncount it. Never waits."""
         self.closed = True
+        if self.expiry is not None:
+            self.expiry.cancel()
         for name, stream in self.instances.items():
             try:
                 stream.disconnect()

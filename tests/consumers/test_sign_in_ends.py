@@ -101,3 +101,23 @@ async def test_a_deactivated_user_loses_every_socket(alice, bob):
     await closes_with_4401(session_socket)
     await closes_with_4401(token_socket)
     await stays_open(others)
+
+
+async def test_a_socket_closes_when_its_session_expires(alice):
+    session_socket, browser = await by_session(alice)
+    await session_socket.close()
+
+    def expire_soon():
+        session = browser.session
+        session.set_expiry(2)
+        session.save()
+
+    await ended(expire_soon)
+    cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+    socket = Socket("/ws/", headers=[(b"cookie", cookie), *BROWSER])
+    assert (await socket.connect())[0]
+    assert (await socket.request("rooms", "list"))["payload"]["response_status"] == 200
+    assert await socket.communicator.receive_output(timeout=10) == {
+        "type": "websocket.close", "code": 4401
+    }
+    await socket.close()
