@@ -14,6 +14,7 @@ class Call(models.Model):
         CANCELLED = "cancelled"
         MISSED = "missed"
         BUSY = "busy"
+        UNAVAILABLE = "unavailable"
         ENDED = "ended"
 
     class EndReason(models.TextChoices):
@@ -23,6 +24,7 @@ class Call(models.Model):
         CANCELLED = "cancelled"
         MISSED = "missed"
         BUSY = "busy"
+        UNAVAILABLE = "unavailable"
         CALLER_GONE = "caller_gone"
 
     caller = models.ForeignKey(

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from calls import selectors
 from calls.models import Call, Ice, Sdp
-from presence.selectors import live_presence
+from presence.selectors import is_online, live_presence
 from project import ratelimits
 from project.errors import Conflict
 from rooms.models import Room
@@ -96,7 +96,7 @@ def call_place(
     ratelimits.count("CALL", user_id=caller.pk)
     callee = selectors.callee_get(pk=callee_id)
     room = room_get_visible(user=caller, pk=room_id) if room_id else None
-    return call_invite(caller=caller, callee=callee, room=room)
+    return call_invite(caller=caller, callee=callee, room=room, only_if_online=True)
 
 
 def dashboard_check(*, user: User) -> None:
@@ -106,12 +106,15 @@ def dashboard_check(*, user: User) -> None:
 
 
 @transaction.atomic
-def call_invite(*, caller: User, callee: User, room: Room | None = None) -> tuple[Call, bool]:
+def call_invite(
+    *, caller: User, callee: User, room: Room | None = None, only_if_online: bool = False
+) -> tuple[Call, bool]:
     """Ring ``callee``. Returns (call, created).
 
     Glare: if the callee is already ringing the caller, that call is returned (the caller can
     simply accept it) and no second call is made. Inviting someone in an accepted call gives a
-    call that is ``busy`` at once.
+    call that is ``busy`` at once; with ``only_if_online``, inviting someone with no open
+    socket (nobody could hear it ring) one that is ``unavailable`` at once.
     """
     if caller.pk == callee.pk:
         raise ValidationError({"callee": "You cannot call yourself."})
@@ -133,15 +136,21 @@ def call_invite(*, caller: User, callee: User, room: Room | None = None) -> tupl
         return existing, False
     if _live_calls(caller.pk).filter(state=State.ACCEPTED).exists():
         raise CallConflict("You are already in a call.")
-    if _live_calls(callee.pk).filter(state=State.ACCEPTED).exists():
+    ended_at_once = None
+    if only_if_online and not is_online(user_id=callee.pk):
+        ended_at_once = State.UNAVAILABLE, Reason.UNAVAILABLE
+    elif _live_calls(callee.pk).filter(state=State.ACCEPTED).exists():
+        ended_at_once = State.BUSY, Reason.BUSY
+    if ended_at_once is not None:
+        state, reason = ended_at_once
         call = Call.objects.create(
             caller=caller,
             callee=callee,
             room=room,
-            state=State.BUSY,
+            state=state,
             expires_at=now,
             ended_at=now,
-            end_reason=Reason.BUSY,
+            end_reason=reason,
         )
         return call, True
     ring = timedelta(seconds=settings.PARLEY["CALL_RING_SECONDS"])

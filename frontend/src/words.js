@@ -2,7 +2,7 @@
  * Everything the app says in words about calls, errors and people typing. Pure functions.
  */
 
-const FINAL_STATES = new Set(["rejected", "cancelled", "missed", "busy", "ended"]);
+const FINAL_STATES = new Set(["rejected", "cancelled", "missed", "busy", "unavailable", "ended"]);
 const RANK = { ringing: 0, accepted: 1 };
 
 export function displayName(user) {
@@ -43,6 +43,8 @@ export function callWords(call, me) {
       return outgoing ? `${other} did not answer` : `Missed call from ${other}`;
     case "busy":
       return outgoing ? `${other} is busy in another call` : `Missed call from ${other} (you were in another call)`;
+    case "unavailable":
+      return outgoing ? `${other} is not online: the call could not ring` : `Missed call from ${other} (you were offline)`;
     case "ended":
       return endedWords(call, me, other);
     default:
@@ -65,6 +67,7 @@ export function stateWords(call) {
     cancelled: "Cancelled",
     missed: "Missed",
     busy: "Busy",
+    unavailable: "Unavailable",
     ended: call.end_reason === "peer_gone" ? "Ended (connection lost)" : "Ended",
   };
   return words[call.state] || call.state;

@@ -17,6 +17,7 @@ test("each call state is told in words to both sides", () => {
     ["cancelled", {}, "You cancelled the call to Bob", "Missed call from Alice"],
     ["missed", {}, "Bob did not answer", "Missed call from Alice"],
     ["busy", {}, "Bob is busy in another call", "Missed call from Alice (you were in another call)"],
+    ["unavailable", {}, "Bob is not online: the call could not ring", "Missed call from Alice (you were offline)"],
     ["ended", { end_reason: "hangup", duration: 75.4 }, "Call with Bob ended after 1:15", "Call with Alice ended after 1:15"],
     ["ended", { end_reason: "peer_gone", duration: 3 },
       "Call with Bob ended: the connection was lost after 0:03", "Call with Alice ended: the connection was lost after 0:03"],
@@ -32,6 +33,7 @@ test("the dashboard names each state", () => {
   assert.equal(stateWords(call("accepted")), "In progress");
   assert.equal(stateWords(call("ended", { end_reason: "hangup" })), "Ended");
   assert.equal(stateWords(call("rejected")), "Declined");
+  assert.equal(stateWords(call("unavailable")), "Unavailable");
 });
 
 test("a late push of an older state never rolls a call back", () => {

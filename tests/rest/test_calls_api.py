@@ -43,8 +43,9 @@ async def test_a_call_placed_over_rest_rings_the_callees_socket(connected, alice
 
 
 async def test_signaling_over_rest_reaches_only_the_other_party(connected, alice, bob, carol):
-    _, call = await rest(alice, "post", "/api/calls/", {"callee": bob.pk})
-    assert (await rest(bob, "post", f"/api/calls/{call['id']}/accept/"))[0] == 200
+    async with connected(bob):  # someone to hear it ring
+        _, call = await rest(alice, "post", "/api/calls/", {"callee": bob.pk})
+        assert (await rest(bob, "post", f"/api/calls/{call['id']}/accept/"))[0] == 200
     async with connected(alice) as a, connected(bob) as b:
         await a.request("sdp", "subscribe_call", call=call["id"], request_id="sa")
         await b.request("sdp", "subscribe_call", call=call["id"], request_id="sb")
@@ -70,10 +71,12 @@ async def test_signaling_over_rest_reaches_only_the_other_party(connected, alice
     assert (await rest(carol, "get", "/api/calls/"))[1] == []
 
 
-async def test_rest_refuses_what_the_socket_refuses(alice, bob, staff):
-    _, call = await rest(alice, "post", "/api/calls/", {"callee": bob.pk})
-    assert (await rest(alice, "post", f"/api/calls/{call['id']}/accept/"))[0] == 403
-    assert (await rest(bob, "post", f"/api/calls/{call['id']}/reject/"))[1]["state"] == "rejected"
+async def test_rest_refuses_what_the_socket_refuses(connected, alice, bob, staff):
+    async with connected(bob):  # someone to hear it ring
+        _, call = await rest(alice, "post", "/api/calls/", {"callee": bob.pk})
+        assert (await rest(alice, "post", f"/api/calls/{call['id']}/accept/"))[0] == 403
+        rejected = await rest(bob, "post", f"/api/calls/{call['id']}/reject/")
+        assert rejected[1]["state"] == "rejected"
     late = await rest(
         alice, "post", f"/api/calls/{call['id']}/sdp/", {"type": "offer", "sdp": OFFER}
     )
@@ -85,3 +88,12 @@ async def test_rest_refuses_what_the_socket_refuses(alice, bob, staff):
     assert (status, [c["id"] for c in board]) == (200, [call["id"]])
     status, servers = await rest(alice, "get", "/api/calls/ice-servers/")
     assert status == 200 and "ice_servers" in servers
+
+
+async def test_calling_someone_with_no_open_socket_is_unavailable_at_once(connected, alice, bob):
+    status, call = await rest(alice, "post", "/api/calls/", {"callee": bob.pk})
+    assert (status, call["state"], call["end_reason"]) == (201, "unavailable", "unavailable")
+    assert call["ended_at"] is not None
+    async with connected(alice) as a:  # it does not ring, and is not ringing for anyone
+        calls = await a.request("calls", "list")
+        assert [c["state"] for c in calls["payload"]["data"]] == ["unavailable"]
