@@ -214,8 +214,10 @@ def _party_of(*, call_id: int, sender: User) -> None:
         raise Call.DoesNotExist("No such call.")
 
 
-# As DRF's text fields refuse them: PostgreSQL cannot store them in text.
-NUL_REFUSED = "Null characters are not allowed."
+def _refuse_nul(value: str, *, field: str) -> None:
+    """As DRF's text fields do: PostgreSQL cannot store a NUL in text."""
+    if "\x00" in value:
+        raise ValidationError({field: "Null characters are not allowed."})
 
 
 def _text(value: Any, *, field: str, max_length: int, blank: bool = False) -> str:
@@ -225,8 +227,7 @@ def _text(value: Any, *, field: str, max_length: int, blank: bool = False) -> st
         raise ValidationError({field: "This field may not be blank."})
     if len(value) > max_length:
         raise ValidationError({field: f"At most {max_length} characters."})
-    if "\x00" in value:
-        raise ValidationError({field: NUL_REFUSED})
+    _refuse_nul(value, field=field)
     return value
 
 
@@ -284,8 +285,7 @@ def sdp_create(*, call_id: int, sender: User, type: Any, sdp: Any) -> Sdp:
         raise ValidationError({"type": "Use offer or answer."})
     if not isinstance(sdp, str) or not sdp.strip().startswith("v=0"):
         raise ValidationError({"sdp": "Not a session description (it must start with v=0)."})
-    if "\x00" in sdp:
-        raise ValidationError({"sdp": NUL_REFUSED})
+    _refuse_nul(sdp, field="sdp")
     if len(sdp.encode()) > settings.PARLEY["SDP_MAX_BYTES"]:
         raise ValidationError(
             {"sdp": "Session descriptions are at most %d bytes." % settings.PARLEY["SDP_MAX_BYTES"]}

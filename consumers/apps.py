@@ -9,19 +9,18 @@ class ConsumersConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
-        from django.contrib.auth.signals import user_logged_out
         from django.contrib.sessions.models import Session
         from django.db.models.signals import post_delete, post_save
         from rest_framework.authtoken.models import Token
 
         from consumers import routing  # noqa: F401 (defines the streams and their observers)
-        from consumers.auth import session_deleted, signed_out, token_deleted, user_saved
+        from consumers.auth import session_deleted, token_deleted, user_saved
         from consumers.presence import announce
         from presence.signals import presence_changed
 
         presence_changed.connect(announce, dispatch_uid="consumers.presence")
-        # Every way a sign-in ends closes the sockets it opened.
-        user_logged_out.connect(signed_out, dispatch_uid="consumers.signed_out")
+        # Every way a sign-in ends (signing out deletes the token and the session) closes the
+        # sockets it opened.
         post_delete.connect(session_deleted, sender=Session, dispatch_uid="consumers.session")
         post_delete.connect(token_deleted, sender=Token, dispatch_uid="consumers.token")
         post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="consumers.user")

@@ -14,7 +14,6 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
@@ -164,29 +163,18 @@ def sign_in_ended(user_id: int, **event: Any) -> None:
     transaction.on_commit(lambda: hub.publish(groups.user_sockets(user_id), message))
 
 
-def signed_out(*, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    """Receives ``user_logged_out``: close the user's sockets opened with the ending session,
-    and those opened with their API token if it was revoked (e.g. by Parley's sign-out)."""
-    if user is None or request is None:
-        return
-    session = getattr(request, "session", None)
-    sign_in_ended(
-        user.pk,
-        session_key=getattr(session, "session_key", None),
-        token=not Token.objects.filter(user_id=user.pk).exists(),
-    )
-
-
 def session_deleted(*, instance: Session, **kwargs: Any) -> None:
-    """Receives ``post_delete`` of a session: signed out, replaced by another sign-in in that
-    browser, deleted in the admin, or cleared once expired (``clearsessions``)."""
+    """Receives ``post_delete`` of a session: signed out (``logout`` flushes it), replaced by
+    another sign-in in that browser, deleted in the admin, or cleared once expired
+    (``clearsessions``)."""
     user_id = instance.get_decoded().get(SESSION_KEY)
     if user_id is not None:
         sign_in_ended(int(user_id), session_key=instance.session_key)
 
 
 def token_deleted(*, instance: Token, **kwargs: Any) -> None:
-    """Receives ``post_delete`` of an API token (revoked, or deleted in the admin)."""
+    """Receives ``post_delete`` of an API token (revoked at sign-out, or deleted in the
+    admin)."""
     sign_in_ended(instance.user_id, token=True)
 
 

@@ -82,15 +82,13 @@ class SocketConsumer:
         if message["type"] != "websocket.connect":
             return
         if self.user is None or not self.user.is_authenticated:
-            await self.base_send({"type": "websocket.accept"})
-            await self.base_send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
+            await self.refuse_unauthenticated()
             return
         try:
             try:
                 await self.open()
             except SignInEnded:  # its session ended while it was opening
-                await self.base_send({"type": "websocket.accept"})
-                await self.base_send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
+                await self.refuse_unauthenticated()
                 return
             except PresenceUnavailable:
                 logger.warning("Socket of user %s refused: presence unavailable", self.user.pk)
@@ -114,6 +112,11 @@ class SocketConsumer:
             # end (a test, a server shutting down) then sees them offline.
             await recorded
         trimmer.socket_ended()
+
+    async def refuse_unauthenticated(self) -> None:
+        """Accepted, then closed with 4401: clients tell "not signed in" from a network error."""
+        await self.base_send({"type": "websocket.accept"})
+        await self.base_send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
 
     async def open(self) -> None:
         """Listen for the user's membership changes and sign-outs, and count the socket.

@@ -145,8 +145,8 @@ class SignOutView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
         Token.objects.filter(user_id=cast(int, request.user.pk)).delete()
-        # Open sockets signed in by the revoked token or the ended session close (4401, sent on
-        # Django's user_logged_out); those of the user's other browser sessions stay.
+        # Open sockets signed in by the revoked token or the ended session close (4401, told
+        # when the token and the session are deleted); the user's other sessions' stay.
         logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

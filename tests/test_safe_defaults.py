@@ -7,13 +7,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.live.server import uvicorn
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.live.server import ROOT, uvicorn
 
 
 def production(**env: str) -> dict[str, str]:

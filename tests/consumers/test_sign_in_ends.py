@@ -73,10 +73,13 @@ async def test_a_token_deleted_in_the_admin_closes_its_sockets(alice):
     await stays_open(session_socket)
 
 
+async def both_ways_and_someone_else(user: Any, other: Any) -> tuple[Socket, Socket, Socket]:
+    """``user``'s socket by session and by token, and ``other``'s."""
+    return (await by_session(user))[0], await by_token(user), await by_token(other)
+
+
 async def test_a_new_password_closes_the_sockets_of_sessions_signed_in_before(alice, bob):
-    session_socket, _ = await by_session(alice)
-    token_socket = await by_token(alice)
-    others = await by_token(bob)
+    session_socket, token_socket, others = await both_ways_and_someone_else(alice, bob)
 
     def change_password():
         alice.set_password("a new and long passphrase")
@@ -89,9 +92,7 @@ async def test_a_new_password_closes_the_sockets_of_sessions_signed_in_before(al
 
 
 async def test_a_deactivated_user_loses_every_socket(alice, bob):
-    session_socket, _ = await by_session(alice)
-    token_socket = await by_token(alice)
-    others = await by_token(bob)
+    session_socket, token_socket, others = await both_ways_and_someone_else(alice, bob)
 
     def deactivate():
         alice.is_active = False
