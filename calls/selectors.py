@@ -1,14 +1,27 @@
 """Reads: a call is visible to its two parties only (others get DoesNotExist → 404)."""
 
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from calls.models import Call, Ice, Sdp
+from rooms.models import Membership
 
 
-def callee_get(*, pk: int) -> User:
-    """The active user ``pk`` (the id that names message authors and presence), or 404."""
-    return User.objects.get(pk=pk, is_active=True)
+def callee_get(*, pk: int, caller: User) -> User:
+    """The active user ``pk`` (the id that names message authors and presence) whom ``caller``
+    may ring, or ``User.DoesNotExist`` (404).
+
+    By default that is someone sharing a room with the caller; anyone else is exactly a missing
+    id, so ringing ids one by one finds neither who exists nor who is in a call.
+    """
+    users = User.objects.filter(is_active=True)
+    if settings.PARLEY["CALLS_FROM"] == "room-members":
+        shared = Membership.objects.filter(
+            user_id=OuterRef("pk"), room__memberships__user_id=caller.pk
+        )
+        users = users.filter(Exists(shared))
+    return users.get(pk=pk)
 
 
 def calls_of(*, user: User) -> QuerySet[Call]:

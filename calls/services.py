@@ -92,9 +92,10 @@ def call_place(
     *, caller: User, callee_id: int, room_id: int | None = None
 ) -> tuple[Call, bool]:
     """Ring the user ``callee_id``, from the room ``room_id`` if given (404 if the caller cannot
-    see it). Returns (call, created), as ``call_invite``."""
+    see it, or may not ring the callee: see ``selectors.callee_get``). Returns (call, created),
+    as ``call_invite``."""
     ratelimits.count("CALL", user_id=caller.pk)
-    callee = selectors.callee_get(pk=callee_id)
+    callee = selectors.callee_get(pk=callee_id, caller=caller)
     room = room_get_visible(user=caller, pk=room_id) if room_id else None
     return call_invite(caller=caller, callee=callee, room=room, only_if_online=True)
 

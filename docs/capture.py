@@ -1050,6 +1050,12 @@ async def call_scenario(  # noqa: C901 - a script, top to bottom
         sam = await open_socket(t, server, STAFF, token=token[STAFF])
     assert alice and bob and bob2 and carol and sam
 
+    async with section("calls-room", "alice, bob and carol share a room: they may ring each other"):
+        met = data_of(await alice.request(
+            "rooms", "create", data={"name": "calls", "title": "Calls"}, expect=201)) or {}
+        for c in (bob, carol):
+            await c.request("rooms", "join", pk=met.get("id", 0), expect=200)
+
     async with section("calls-subscribe", "Everyone listens for their calls, on every tab"):
         sub: dict[str, Any] = {}
         for c in (alice, bob, bob2, carol):
@@ -1164,6 +1170,9 @@ async def call_scenario(  # noqa: C901 - a script, top to bottom
             "sdp", "create", data={"call": G, "type": "offer", "sdp": SHORT_SDP}, expect=404)
         await carol.request("ice", "create", data=candidate(G, "", "abcd"), expect=404)
         await carol.request("calls", "create", data={"callee": 99999}, expect=404)
+
+    async with section("call-errors-404-stranger", "sam shares no room with alice"):
+        await sam.request("calls", "create", data={"callee": uid["alice"]}, expect=404)
 
     async with section("call-errors-403", "Only the callee accepts or rejects"):
         await alice.request("calls", "accept", pk=G, expect=403)

@@ -34,6 +34,14 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """Read one of ``choices`` from the environment; anything else stops the start, named."""
+    value = os.environ.get(name, default).strip()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+    return value
+
+
 # Off unless asked for: an unset environment must never serve debug pages (`make run`, the
 # development server, asks for it).
 DEBUG = env_bool("DEBUG", False)
@@ -269,6 +277,9 @@ PARLEY: dict[str, Any] = {
     # Calls: how long an invite rings, how long a party may be gone before the call ends,
     # how often the server's call clock looks for either.
     "CALL_RING_SECONDS": env_int("PARLEY_CALL_RING_SECONDS", 60),
+    # Whom a user may ring: people who share a room with them ("room-members"), or any active
+    # user ("anyone": user ids are sequential, so a stranger can then find who exists).
+    "CALLS_FROM": env_choice("PARLEY_CALLS_FROM", "room-members", ("room-members", "anyone")),
     "CALL_GRACE_SECONDS": env_int("PARLEY_CALL_GRACE_SECONDS", 30),
     "CALL_CLOCK_SECONDS": float(os.environ.get("PARLEY_CALL_CLOCK_SECONDS", "0.5")),
     "SDP_MAX_BYTES": env_int("PARLEY_SDP_MAX_BYTES", 32 * 1024),

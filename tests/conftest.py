@@ -118,6 +118,25 @@ def staff(transactional_db: None) -> object:
     return user
 
 
+PEOPLE = ("alice", "bob", "carol", "staff")
+
+
+def share_a_room(*users: Any, name: str = "common") -> None:
+    """Put ``users`` in one private room, as people who may ring each other must be."""
+    from rooms.models import Membership, Room
+
+    room = Room.objects.create(name=name, title=name, owner=users[0], is_private=True)
+    Membership.objects.bulk_create(Membership(room=room, user=user) for user in users)
+
+
+@pytest.fixture
+def acquainted(request: pytest.FixtureRequest) -> None:
+    """The people a test asks for share a room, so they may call each other."""
+    people = [request.getfixturevalue(name) for name in PEOPLE if name in request.fixturenames]
+    if people:
+        share_a_room(*people)
+
+
 def token_for(user: object) -> str:
     return Token.objects.get_or_create(user=user)[0].key
 

@@ -58,3 +58,14 @@ def test_the_deploy_check_leaves_only_what_a_tls_proxy_does():
         SECURE_SSL_REDIRECT="true", SECURE_HSTS_SECONDS="31536000",
         SECURE_HSTS_INCLUDE_SUBDOMAINS="true", SECURE_HSTS_PRELOAD="true",
     )) == []
+
+
+def test_an_unknown_calls_policy_stops_the_start_and_names_the_variable():
+    started = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT,
+        env=production(PARLEY_CALLS_FROM="everybody"), capture_output=True, text=True, timeout=60,
+    )
+    assert started.returncode != 0
+    assert "PARLEY_CALLS_FROM must be one of room-members, anyone; got 'everybody'" in (
+        started.stderr
+    )

@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 
 from calls.models import Call
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("acquainted")]
 
 
 async def wait_until(condition, timeout: float = 5) -> None:

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 
 from calls import services, turn
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("acquainted")]
 
 OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 CANDIDATE = "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host"

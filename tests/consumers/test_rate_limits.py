@@ -43,7 +43,9 @@ async def test_inviting_too_fast_is_429(bursts_of_two, connected, alice, bob, ca
                        "inviting people too fast")
 
 
-async def test_placing_calls_too_fast_is_429(bursts_of_two, connected, alice, bob, general):
+async def test_placing_calls_too_fast_is_429(
+    bursts_of_two, acquainted, connected, alice, bob, general
+):
     async with connected(alice) as a:
         for _ in (1, 2):
             call = await a.request("calls", "create", data={"callee": bob.pk})

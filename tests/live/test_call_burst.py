@@ -34,6 +34,13 @@ async def subscribed(server, session: dict) -> LiveSocket:
     return socket
 
 
+async def share_a_room(caller: LiveSocket, callee: LiveSocket, name: str) -> None:
+    """People ring those they share a room with: each pair gets one."""
+    room = await caller.request("rooms", "create", data={"name": name, "title": name}, timeout=120)
+    joined = await callee.request("rooms", "join", pk=room["payload"]["data"]["id"], timeout=120)
+    assert joined["payload"]["response_status"] == 200, joined
+
+
 async def ringing_push(socket: LiveSocket, call_id: int) -> dict:
     return await socket.wait_for(
         lambda f: f["payload"]["request_id"] == "calls"
@@ -50,6 +57,12 @@ async def test_200_simultaneous_invites_all_ring_across_two_workers(two_servers)
     callers = await asyncio.gather(*(subscribed(one, s) for s in sessions[:PAIRS]))
     callees = await asyncio.gather(*(subscribed(two, s) for s in sessions[PAIRS:]))
     try:
+        await asyncio.gather(
+            *(
+                share_a_room(caller, callee, f"pair-{n}")
+                for n, (caller, callee) in enumerate(zip(callers, callees, strict=True))
+            )
+        )
         replies = await asyncio.gather(
             *(
                 caller.request("calls", "create", data={"callee": s["user"]["id"]}, timeout=120)

@@ -114,6 +114,9 @@ async def callee_side(bob: Peer) -> None:
 async def place_call(alice_server, bob_server) -> dict:
     alice = await open_peer(alice_server, "Alice")
     bob = await open_peer(bob_server, "Bob")
+    # People ring those they share a room with.
+    room = await alice.expect_ok("rooms", "create", data={"name": "meet", "title": "Meet"})
+    await bob.expect_ok("rooms", "join", pk=room["id"])
     timings: dict = {}
     try:
         await asyncio.wait_for(

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from tests.calls.test_signaling import CANDIDATE, OFFER
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("acquainted")]
 
 
 def client_for(user) -> APIClient:
