@@ -26,6 +26,8 @@ class CallViewSet(viewsets.GenericViewSet):
 
     serializer_class = CallSerializer
     lookup_value_regex = ID
+    # Its lists are bounded and answered whole (the last 100 calls, one call's signaling).
+    pagination_class = None
 
     def get_queryset(self) -> Any:
         return selectors.calls_of(user=me(self.request))

@@ -9,6 +9,7 @@ from djangochannelsrestframework.observer.model_observer import Action
 from consumers import groups
 from consumers.membership import LEFT, RoomScoped
 from consumers.stream import data_arg, model_observer, object_id, parse
+from project.pagination import PageSerializer
 from rooms import selectors, services
 from rooms.audience import Audience
 from rooms.models import Room
@@ -34,8 +35,8 @@ class RoomStream(RoomScoped):
 
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
-        """Public rooms and the private rooms I belong to."""
-        rooms = selectors.rooms_visible_to(user=self.user)
+        """Public rooms and private rooms I belong to, a page at a time (``after``, ``limit``)."""
+        rooms = selectors.rooms_page(user=self.user, **parse(PageSerializer, kwargs))
         return RoomSerializer(rooms, many=True).data, 200
 
     @action()
@@ -103,8 +104,9 @@ class RoomStream(RoomScoped):
 
     @action()
     def members(self, **kwargs: Any) -> tuple[Any, int]:
-        """Who belongs to a room."""
-        members = selectors.room_members(room=self.visible_room(kwargs))
+        """Who belongs to a room, a page at a time (``after`` a membership id, ``limit``)."""
+        page = parse(PageSerializer, kwargs)
+        members = selectors.members_page(room=self.visible_room(kwargs), **page)
         return MembershipSerializer(members, many=True).data, 200
 
     @action()

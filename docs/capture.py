@@ -637,6 +637,11 @@ async def scenario(t: Transcript, server: Server) -> None:  # noqa: C901 - a scr
         await alice.request("rooms", "list")
         await bob.request("rooms", "list")
 
+    async with section("rooms-list-page", "A page at a time: limit, then after the last id"):
+        await alice.request("rooms", "list", limit=1, expect=200)
+        await alice.request("rooms", "list", limit=1, after=G, expect=200)
+        await alice.request("rooms", "list", limit=101, expect=400)
+
     async with section("rooms-retrieve", "Retrieving a room"):
         await bob.request("rooms", "retrieve", pk=G)
 

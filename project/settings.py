@@ -222,7 +222,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "project.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "project.rest.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("PARLEY_AUTH_RATE", "60/minute")},

@@ -125,6 +125,8 @@ class MessageViewSet(
 
     serializer_class = MessageSerializer
     lookup_value_regex = ID
+    # History pages by its own cursor (``before``/``after``), in a plain list.
+    pagination_class = None
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Message]:

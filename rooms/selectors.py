@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
+from project.pagination import MAX_LIMIT, page_of
 from rooms.audience import Audience, visible_to
 from rooms.models import Membership, Message, Room
 
@@ -11,6 +12,11 @@ from rooms.models import Membership, Message, Room
 def rooms_visible_to(*, user: User) -> QuerySet[Room]:
     """Public rooms and the private rooms ``user`` belongs to."""
     return Room.objects.filter(visible_to(user.pk)).select_related("owner")
+
+
+def rooms_page(*, user: User, after: int | None = None, limit: int = MAX_LIMIT) -> list[Room]:
+    """A page of the rooms ``user`` may see, in id order after the room id ``after``."""
+    return page_of(rooms_visible_to(user=user), after=after, limit=limit)
 
 
 def room_get_visible(*, user: User, pk: int | str) -> Room:
@@ -72,6 +78,13 @@ def room_audience(*, room: Room, with_members: bool = False) -> Audience:
 def room_members(*, room: Room) -> QuerySet[Membership]:
     """The room's memberships with their users."""
     return Membership.objects.filter(room=room).select_related("user")
+
+
+def members_page(
+    *, room: Room, after: int | None = None, limit: int = MAX_LIMIT
+) -> list[Membership]:
+    """A page of the room's memberships, in id order after the membership id ``after``."""
+    return page_of(room_members(room=room), after=after, limit=limit)
 
 
 def room_ids_of(*, user_id: int) -> list[int]:

@@ -52,7 +52,7 @@ export class RoomsStore extends Store {
 
   /** The full list replaces what we had: rooms deleted while we were away disappear too. */
   async refresh() {
-    const rooms = await this.connection.list("rooms");
+    const rooms = await this.connection.all("rooms", "list");
     this.items = new Map(rooms.map((room) => [room.id, room]));
     this.loaded = true;
     this.changed();

@@ -7,6 +7,7 @@ from playwright.async_api import expect
 
 from rooms.models import Message, Room
 from tests.browser.people import People
+from tests.consumers.test_paging import crowded_room, many_rooms
 from tests.live.server import ROOT
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -150,3 +151,18 @@ def post_history(room_id: int, author_id: int, count: int) -> None:
     Message.objects.bulk_create(
         Message(room=room, author=author, body=f"Old message {n}") for n in range(1, count + 1)
     )
+
+
+def crowded_lobby(rooms: int, members: int) -> int:
+    owner = get_user_model().objects.create(username="owner")
+    many_rooms(owner, rooms)
+    return crowded_room(owner, members)[0]
+
+
+async def test_the_lobby_and_the_members_show_more_than_a_page(people: People):
+    alice = await people.guest("Alice")
+    crowd = await database_sync_to_async(crowded_lobby)(rooms=150, members=120)
+    await alice.page.reload()
+    await expect(alice.page.get_by_role("link", name="Room 149", exact=True)).to_be_visible()
+    await alice.open_room(crowd)
+    await expect(alice.page.locator("li.member")).to_have_count(120)

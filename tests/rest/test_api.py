@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from rooms import services
 from rooms.models import Message
+from tests.consumers.test_paging import crowded_room, many_rooms
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -144,3 +145,27 @@ async def test_post_over_rest_is_pushed_to_socket_subscribers(connected, alice, 
         assert response.status_code == 201
         push = await b.push("messages", "s")
         assert push["payload"]["data"] == response.json()
+
+
+def test_rest_lists_page_by_id_and_never_exceed_a_hundred(alice):
+    ids = many_rooms(alice, 105)
+    everything = client_for(alice).get("/api/rooms/?limit=100000").json()
+    assert (everything["count"], len(everything["results"])) == (105, 100)
+    seen, url = [], "/api/rooms/?limit=40"
+    while url:
+        page = client_for(alice).get(url).json()
+        seen += [room["id"] for room in page["results"]]
+        url = page["next"]
+        assert url is None or f"after={seen[-1]}" in url and "offset" not in url
+    assert seen == ids
+    assert client_for(alice).get("/api/rooms/?after=abc").status_code == 400
+
+
+def test_the_members_of_a_room_page_over_rest(alice):
+    room, people = crowded_room(alice, 101)
+    seen, url, pages = [], f"/api/memberships/?room={room}", 0
+    while url:
+        page = client_for(alice).get(url).json()
+        seen += [member["user"]["id"] for member in page["results"]]
+        url, pages = page["next"], pages + 1
+    assert (seen, pages) == (people, 3)  # 50 a page unless the client asks for up to 100

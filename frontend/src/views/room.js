@@ -402,7 +402,7 @@ export class RoomView {
 
   async loadMembers() {
     const [members, online] = await Promise.all([
-      this.connection.request("rooms", { action: "members", pk: this.roomId }),
+      this.connection.all("rooms", "members", { pk: this.roomId }),
       this.connection.list("presence", { room: this.roomId }),
     ]);
     this.members = new Map(members.map((membership) => [membership.user.id, membership]));
