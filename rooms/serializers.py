@@ -58,8 +58,8 @@ class MessageSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = ["id", "room", "author", "body", "client_id", "created_at", "edited_at"]
-        read_only_fields = ["id", "room", "author", "client_id", "created_at", "edited_at"]
+        fields = ["id", "seq", "room", "author", "body", "client_id", "created_at", "edited_at"]
+        read_only_fields = ["id", "seq", "room", "author", "client_id", "created_at", "edited_at"]
 
 
 class MessageCreateSerializer(serializers.Serializer):

@@ -132,7 +132,7 @@ def message_create(
     body = _check_body(body)
     if client_id is None:
         _count_post(author=author)
-        # A single INSERT commits on its own: no BEGIN/COMMIT round trips on the hot path.
+        # Numbering it and storing it is one transaction (Message.save): two statements.
         return Message.objects.create(room=room, author=author, body=body), True
     existing = _message_by_client_id(author=author, room=room, client_id=client_id)
     if existing is not None:

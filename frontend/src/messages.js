@@ -17,6 +17,18 @@ export class MessageLog {
     this.deleted = new Set();
     // The highest id ever seen (kept even if that message is deleted): the catch-up cursor.
     this.lastSeenId = 0;
+    // The highest `seq` seen: the server numbers each room's messages 1, 2, 3…
+    this.lastSeq = 0;
+  }
+
+  /**
+   * Whether messages were missed before this new one: its `seq` skips past the last one seen
+   * (a push lost in an outage, say). Then fetch what follows `lastSeenId` as read before it.
+   * A deleted message leaves its number unused, so a skip may also be a deletion: fetching
+   * then finds nothing more, which costs one request and shows nothing wrong.
+   */
+  skipsAhead(message) {
+    return Number.isInteger(message.seq) && message.seq > this.lastSeq + 1;
   }
 
   /** Messages in id order (ids grow with time on the server). */
@@ -55,6 +67,7 @@ export class MessageLog {
    */
   upsert(message) {
     this.lastSeenId = Math.max(this.lastSeenId, message.id);
+    if (Number.isInteger(message.seq)) this.lastSeq = Math.max(this.lastSeq, message.seq);
     if (this.deleted.has(message.id)) return null;
     const known = this.byId.get(message.id);
     if (!known) {

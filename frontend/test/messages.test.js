@@ -80,3 +80,23 @@ test("client ids are UUID v4, with or without crypto.randomUUID", () => {
   assert.equal(ids.size, 50);
   for (const id of ids) assert.match(id, uuid);
 });
+
+const msg = (id, body, extra = {}) => ({ ...message(id, body), ...extra });
+
+test("a new message numbered past the next one says messages were missed", () => {
+  const log = new MessageLog();
+  log.merge([msg(10, "a", { seq: 1 }), msg(11, "b", { seq: 2 })]);
+  assert.equal(log.skipsAhead(msg(12, "c", { seq: 3 })), false);
+  assert.equal(log.skipsAhead(msg(14, "e", { seq: 5 })), true);
+  log.upsert(msg(14, "e", { seq: 5 }));
+  log.merge([msg(13, "d", { seq: 4 })]); // the catch-up brings the missed one
+  assert.equal(log.lastSeq, 5);
+  assert.equal(log.skipsAhead(msg(15, "f", { seq: 6 })), false);
+  assert.deepEqual(log.messages.map((m) => m.seq), [1, 2, 4, 5]);
+});
+
+test("messages without a number (an older server) never look like a gap", () => {
+  const log = new MessageLog();
+  log.merge([msg(1, "a")]);
+  assert.equal(log.skipsAhead(msg(9, "b")), false);
+});

@@ -7,6 +7,7 @@ from playwright.async_api import expect
 
 from rooms.models import Message, Room
 from tests.browser.people import People
+from tests.consumers.test_messages_stream import store_without_push
 from tests.consumers.test_paging import crowded_room, many_rooms
 from tests.live.server import ROOT
 
@@ -149,8 +150,10 @@ def post_history(room_id: int, author_id: int, count: int) -> None:
     room = Room.objects.get(pk=room_id)
     author = get_user_model().objects.get(pk=author_id)
     Message.objects.bulk_create(
-        Message(room=room, author=author, body=f"Old message {n}") for n in range(1, count + 1)
+        Message(room=room, author=author, body=f"Old message {n}", seq=n)
+        for n in range(1, count + 1)
     )
+    Room.objects.filter(pk=room_id).update(last_seq=count)
 
 
 def crowded_lobby(rooms: int, members: int) -> int:
@@ -166,3 +169,20 @@ async def test_the_lobby_and_the_members_show_more_than_a_page(people: People):
     await expect(alice.page.get_by_role("link", name="Room 149", exact=True)).to_be_visible()
     await alice.open_room(crowd)
     await expect(alice.page.locator("li.member")).to_have_count(120)
+
+
+def store_quietly(room_id: int, author_id: int, body: str) -> None:
+    room = Room.objects.get(pk=room_id)
+    store_without_push(room, get_user_model().objects.get(pk=author_id), body)
+
+
+async def test_a_message_whose_push_was_lost_shows_up_with_the_next_one(people: People):
+    alice = await people.guest("Alice")
+    bob = await people.guest("Bob")
+    room = await people.meet(alice, bob, "Harbour talk", "harbour")
+    await database_sync_to_async(store_quietly)(room, bob.id, "Stored, never pushed")
+    await expect(alice.message("Stored, never pushed")).to_have_count(0)
+    await bob.send("Did you get my last one?")
+    await expect(alice.messages).to_have_text(
+        [f"Hi, {alice.name}!", "Stored, never pushed", "Did you get my last one?"]
+    )

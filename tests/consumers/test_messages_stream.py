@@ -5,10 +5,11 @@ import uuid
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from rooms import services
-from rooms.models import Message
+from rooms.models import Message, Room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -216,3 +217,28 @@ async def test_posting_past_the_burst_is_refused_on_socket_and_rest_and_nothing_
         assert bobs["payload"]["response_status"] == 201
     bodies = await sync_to_async(lambda: list(Message.objects.values_list("body", flat=True)))()
     assert sorted(bodies) == ["hi", "one", "three", "two"]
+
+
+def store_without_push(room, author, body: str) -> Message:
+    """A message committed whose push never went out (its worker died in between)."""
+    with transaction.atomic():
+        seq = Room.next_seq(room.pk)
+        quiet = Message(room=room, author=author, body=body, seq=seq)
+        return Message.objects.bulk_create([quiet])[0]
+
+
+async def test_a_listener_sees_a_missed_message_as_a_gap_and_catches_up(
+    connected, alice, bob, general
+):
+    async with connected(alice) as a, connected(bob) as b:
+        await b.request("messages", "subscribe_room", room=general.pk, request_id="m")
+        await a.request("messages", "create", data={"room": general.pk, "body": "one"})
+        first = (await b.push("messages", "m"))["payload"]["data"]
+        await database_sync_to_async(store_without_push)(general, alice, "two")
+        await a.request("messages", "create", data={"room": general.pk, "body": "three"})
+        third = (await b.push("messages", "m"))["payload"]["data"]
+        assert (first["seq"], third["seq"]) == (1, 3)  # 2 is missing: catch up
+        missed = await b.request("messages", "list", room=general.pk, after=first["id"])
+    assert [(m["seq"], m["body"]) for m in missed["payload"]["data"]] == [
+        (2, "two"), (3, "three")
+    ]

@@ -1,9 +1,11 @@
 """The rules of rooms and messages, without any transport."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 
 from rooms import selectors, services
 from rooms.models import Membership, Message, Room
@@ -132,3 +134,51 @@ def test_presence_audiences_are_everyone_for_public_rooms_and_members_for_privat
     services.room_join(room=public, user=bob)
     audiences = dict(selectors.rooms_with_audience(user_ids=[bob.pk])[bob.pk])
     assert audiences[public.pk].allows(carol.pk) and not audiences[secret.pk].allows(carol.pk)
+
+
+def post(room, author, body: str) -> Message:
+    return services.message_create(author=author, room_id=room.pk, body=body)[0]
+
+
+def test_each_rooms_messages_are_numbered_from_one_without_gaps(alice):
+    one = services.room_create(owner=alice, name="one", title="One")
+    two = services.room_create(owner=alice, name="two", title="Two")
+    for n in range(3):
+        post(one, alice, f"one {n}")
+        post(two, alice, f"two {n}")
+    post(one, alice, "one more")
+    for room, count in ((one, 4), (two, 3)):
+        seqs = list(Message.objects.filter(room=room).order_by("id").values_list("seq", flat=True))
+        assert seqs == list(range(1, count + 1))
+
+
+def test_a_deleted_messages_number_is_never_used_again(alice):
+    room = services.room_create(owner=alice, name="one", title="One")
+    first, last = post(room, alice, "a"), post(room, alice, "b")
+    services.message_delete(message=last, user=alice)
+    assert (first.seq, post(room, alice, "c").seq) == (1, 3)
+
+
+def test_a_retry_with_the_same_client_id_takes_no_number(alice):
+    room = services.room_create(owner=alice, name="one", title="One")
+    client_id = uuid.uuid4()
+    for _ in range(2):
+        services.message_create(author=alice, room_id=room.pk, body="x", client_id=client_id)
+    assert post(room, alice, "y").seq == 2
+
+
+def test_posts_racing_in_one_room_get_every_number_once(alice, settings):
+    settings.PARLEY = {**settings.PARLEY, "MESSAGE_BURST": 1000}
+    room = services.room_create(owner=alice, name="race", title="Race")
+
+    def post_some(n: int) -> None:
+        try:
+            for i in range(10):
+                post(room, alice, f"{n}.{i}")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(post_some, range(4)))
+    rows = Message.objects.filter(room=room).order_by("id").values_list("seq", flat=True)
+    assert list(rows) == list(range(1, 41))  # numbered in the order they were stored

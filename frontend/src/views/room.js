@@ -166,8 +166,11 @@ export class RoomView {
       if (this.log.remove(data.id)) this.unshow(data.id);
       return;
     }
+    // Once the history is in, a new message numbered past the next one means some were missed.
+    const missedAfter = this.loaded && action === "create" && this.log.skipsAhead(data) ? this.log.lastSeenId : null;
     const touched = this.log.upsert(data);
     if (touched) this.show([data.id], { scroll: data.author.id === this.me.id ? "bottom" : "follow" });
+    if (missedAfter !== null) this.fillGap(missedAfter);
     this.typing.stopped(data.author.id);
     this.renderTyping();
     this.noticeStranger(data.author);
@@ -371,6 +374,25 @@ export class RoomView {
    * message posted while we were away, reconcile edits and deletions among the latest ones,
    * refresh who is online, and re-send what never got a reply.
    */
+  /** Every message after the id `after`, page by page, shown where it belongs. */
+  async fetchAfter(after) {
+    for (;;) {
+      const page = await this.connection.list("messages", { room: this.roomId, after, limit: CATCH_UP_PAGE });
+      this.show(this.log.merge(page));
+      if (page.length < CATCH_UP_PAGE) return;
+      after = page[page.length - 1].id;
+    }
+  }
+
+  /** Fetch what a gap in `seq` says we missed; gaps seen meanwhile are filled in turn. */
+  fillGap(after) {
+    this.gapFilled = (this.gapFilled ?? Promise.resolve())
+      .then(() => (this.disposed ? undefined : this.fetchAfter(after)))
+      .catch((error) => {
+        this.notice.textContent = `Could not fetch missed messages: ${error.message}`;
+      });
+  }
+
   async catchUp() {
     if (this.disposed) return;
     if (!this.loaded) {
@@ -380,13 +402,7 @@ export class RoomView {
       return;
     }
     try {
-      let after = this.log.lastSeenId;
-      for (;;) {
-        const page = await this.connection.list("messages", { room: this.roomId, after, limit: CATCH_UP_PAGE });
-        this.show(this.log.merge(page));
-        if (page.length < CATCH_UP_PAGE) break;
-        after = page[page.length - 1].id;
-      }
+      await this.fetchAfter(this.log.lastSeenId);
       const latest = await this.connection.list("messages", { room: this.roomId, limit: PAGE });
       const { touched, removed } = this.log.reconcile(latest);
       this.show(touched);
