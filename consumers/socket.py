@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 # The server could not set the socket up (its database or channel layer did not answer).
 CLOSE_UNAVAILABLE = 1011
+# The client fell more than PARLEY_SEND_BUFFER_BYTES behind: it should reconnect and catch up.
+CLOSE_TOO_SLOW = 4408
 
 # A JSON escape of a UTF-16 surrogate: such a frame may hold text that is not Unicode.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -74,6 +76,7 @@ class SocketConsumer:
         self.closed = False
         self.expiry: asyncio.TimerHandle | None = None
         self.backlog: deque[dict[str, Any]] | None = None
+        self.backlog_size = 0  # characters of the frames in it
 
     # Life of the socket -------------------------------------------------------------------
 
@@ -243,6 +246,9 @@ class SocketConsumer:
         message = {"type": "websocket.send", "text": text}
         if self.backlog is not None:
             self.backlog.append(message)
+            self.backlog_size += len(text)
+            if self.backlog_size > settings.PARLEY["SEND_BUFFER_BYTES"]:
+                self.too_slow()
             return
         pending = start_eagerly(self.base_send(message))
         if pending is not None:
@@ -254,12 +260,43 @@ class SocketConsumer:
         try:
             await pending
             while self.backlog:
-                await self.base_send(self.backlog.popleft())
+                message = self.backlog.popleft()
+                self.backlog_size -= len(message.get("text") or "")
+                await self.base_send(message)
         except Exception:
             logger.debug("Socket gone while sending", exc_info=True)
             self.closed = True
         finally:
             self.backlog = None
+            self.backlog_size = 0
+
+    def too_slow(self) -> None:
+        """The client fell a whole send buffer behind: drop what waits for it and close it with
+        4408, so it reconnects and catches up instead of holding the server's memory.
+
+        The close frame itself waits until the client reads what its buffers already hold; one
+        that reads nothing for ``SLOW_CLIENT_GRACE_SECONDS`` more is cut off.
+        """
+        assert self.backlog is not None
+        self.backlog.clear()
+        self.backlog_size = 0
+        self.closed = True
+        logger.warning(
+            "Socket of user %s closed with %d: over %d bytes waiting for its client to read",
+            self.user.pk, CLOSE_TOO_SLOW, settings.PARLEY["SEND_BUFFER_BYTES"],
+        )
+        self.hub.spawn(self.close_slow_client())
+
+    async def close_slow_client(self) -> None:
+        close = {"type": "websocket.close", "code": CLOSE_TOO_SLOW, "reason": "too slow"}
+        try:
+            async with asyncio.timeout(settings.PARLEY["SLOW_CLIENT_GRACE_SECONDS"]):
+                await self.base_send(close)
+        except TimeoutError:
+            if abort_connection(self.base_send):
+                logger.warning("Socket of user %s cut off: it read nothing more", self.user.pk)
+        except Exception:
+            logger.debug("Socket gone while closing", exc_info=True)
 
     async def write(self, message: dict[str, Any]) -> None:
         """Send a message after the frames already waiting."""
@@ -339,6 +376,20 @@ class FrameRefused(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def abort_connection(send: Send) -> bool:
+    """Drop the connection under ``send`` at once, unsent data and all (False if unknown).
+
+    ASGI can only close a socket politely, and uvicorn's close waits until the client takes
+    what is buffered for it: never, for a client that reads nothing. uvicorn's ``send`` is a
+    method of its protocol, which holds the connection's transport.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        return False
+    transport.abort()
+    return True
 
 
 def start_eagerly(coroutine: Awaitable[None]) -> "asyncio.Future[None] | None":

@@ -253,6 +253,11 @@ DJANGO_CHANNELS_REST_API = {
 PARLEY: dict[str, Any] = {
     # Frames larger than this get a 413 error frame; the socket stays open.
     "MAX_FRAME_BYTES": env_int("PARLEY_MAX_FRAME_BYTES", 64 * 1024),
+    # Frames waiting for a client that does not read (beyond what the kernel and uvicorn
+    # buffer): past this the socket is closed with 4408 and what waited is dropped; a client
+    # that then reads nothing for the grace is cut off.
+    "SEND_BUFFER_BYTES": env_int("PARLEY_SEND_BUFFER_BYTES", 1024 * 1024),
+    "SLOW_CLIENT_GRACE_SECONDS": env_int("PARLEY_SLOW_CLIENT_GRACE_SECONDS", 10),
     "MESSAGE_MAX_LENGTH": 4000,
     # A user may post this many messages per window (socket and REST together); more is 429.
     "MESSAGE_BURST": env_int("PARLEY_MESSAGE_BURST", 20),
