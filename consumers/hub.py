@@ -15,6 +15,7 @@ import asyncio
 import functools
 import logging
 import os
+import sys
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -24,6 +25,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from djangochannelsrestframework.observer.base_observer import BaseObserver
 
 from consumers import frames
+from project.outage import is_redis_down, redis_outage
 
 logger = logging.getLogger("parley.delivery")
 
@@ -224,7 +226,13 @@ def publish(group: str, event: dict[str, Any]) -> None:
 
 
 def undelivered(group: str, event: dict[str, Any]) -> None:
-    """A push the layer refused: said at WARNING, never silent (the write it follows stands)."""
+    """A push the layer refused: said at WARNING, never silent (the write it follows stands);
+    during a Redis outage, counted towards it (``project.outage`` says it once)."""
+    exc = sys.exc_info()[1]
+    if is_redis_down(exc):
+        assert exc is not None
+        redis_outage.failed(exc)
+        return
     logger.warning(
         "Push %s (%s) to group %s could not be delivered",
         event.get("type"),

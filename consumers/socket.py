@@ -29,6 +29,7 @@ from consumers.membership import LEFT, ROOM_DELETED
 from consumers.stream import Stream, model_observer
 from presence.tracker import PresenceUnavailable, tracker
 from project.memory import trimmer
+from project.outage import is_redis_down, redis_outage
 from rooms.models import Membership, Room
 from rooms.serializers import RoomSerializer
 
@@ -97,8 +98,11 @@ class SocketConsumer:
                 logger.warning("Socket of user %s refused: presence unavailable", self.user.pk)
                 await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
                 return
-            except Exception:  # e.g. the channel layer did not answer
-                logger.exception("Socket of user %s could not open", self.user.pk)
+            except Exception as exc:  # e.g. the channel layer did not answer
+                if is_redis_down(exc):
+                    redis_outage.failed(exc)
+                else:
+                    logger.exception("Socket of user %s could not open", self.user.pk)
                 await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
                 return
             await self.base_send({"type": "websocket.accept"})

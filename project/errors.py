@@ -11,6 +11,8 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.http import Http404
 from rest_framework import exceptions
 
+from project.outage import is_redis_down, redis_outage
+
 
 class Conflict(Exception):
     """The object is not in a state that allows this (409)."""
@@ -35,10 +37,22 @@ class ConflictError(exceptions.APIException):
     default_code = "conflict"
 
 
+class ServiceUnavailableError(exceptions.APIException):
+    """503: something the server needs did not answer; nothing was done, try again."""
+
+    status_code = 503
+    default_code = "service_unavailable"
+    default_detail = "The server cannot reach a service it needs. Nothing was done: try again."
+    retry_after = 5  # seconds: what REST says in Retry-After
+
+
 def as_api_exception(exc: Exception) -> exceptions.APIException | None:
     """The DRF exception that ``exc`` stands for; None for anything else (a bug: 500)."""
     if isinstance(exc, exceptions.APIException):
         return exc
+    if is_redis_down(exc):
+        redis_outage.failed(exc)
+        return ServiceUnavailableError()
     if isinstance(exc, Conflict):
         return ConflictError(str(exc))
     if isinstance(exc, RateLimited):

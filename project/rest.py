@@ -7,12 +7,16 @@ from django.views.defaults import page_not_found
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from project.errors import as_api_exception
+from project.errors import ServiceUnavailableError, as_api_exception
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, for DRF's own exceptions and every domain error alike."""
-    return drf_exception_handler(as_api_exception(exc) or exc, context)
+    api = as_api_exception(exc)
+    response = drf_exception_handler(api or exc, context)
+    if response is not None and isinstance(api, ServiceUnavailableError):
+        response["Retry-After"] = str(api.retry_after)
+    return response
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

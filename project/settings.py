@@ -12,6 +12,7 @@ from typing import Any
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -167,6 +168,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channel layer --------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# A pooled Redis connection from before a Redis restart fails on its next use; one retry, at
+# once, on a fresh connection saves that command (redis-py retries nothing by default).
+REDIS_RETRY_ON_ERROR = [RedisConnectionError]
 if REDIS_URL:
     # The pub/sub layer: one PUBLISH per group send, fanned out inside each process, and a
     # receive that is a plain queue read. The list-based RedisChannelLayer was tried first: its
@@ -184,6 +188,7 @@ if REDIS_URL:
                         "max_connections": env_int("REDIS_MAX_CONNECTIONS", 1000),
                         "socket_connect_timeout": 5,
                         "health_check_interval": 30,
+                        "retry_on_error": REDIS_RETRY_ON_ERROR,
                     }
                 ],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "parley"),
@@ -204,6 +209,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CHANNEL_PREFIX", "parley"),
+            "OPTIONS": {"retry_on_error": REDIS_RETRY_ON_ERROR, "socket_connect_timeout": 5},
         }
     }
 
@@ -334,17 +340,22 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact_tokens": {"()": "project.logfilters.RedactTokens"}},
+    "filters": {
+        "redact_tokens": {"()": "project.logfilters.RedactTokens"},
+        "redis_outage": {"()": "project.outage.RedisOutageFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_tokens"],
+            "filters": ["redis_outage", "redact_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Django logs each 5xx response; through this handler, an outage's 503s are not.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         # uvicorn's access and error lines print the socket URL, ?token= included.
         "uvicorn.access": {"handlers": ["console"], "propagate": False},
         "uvicorn.error": {"handlers": ["console"], "propagate": False},

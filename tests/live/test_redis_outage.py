@@ -1,0 +1,130 @@
+"""Redis goes away and comes back: requests that need it answer 503 "try again", nothing is half
+done, sockets stay open, pushes resume, and the log says it once, with how long it lasted.
+
+The test runs its own ``redis-server`` on a free port: the shared one is never stopped.
+"""
+
+import asyncio
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from email.message import Message
+
+import pytest
+import redis
+
+from tests.conftest import service_missing
+from tests.live.conftest import guest
+from tests.live.server import free_port, uvicorn
+from tests.live.wsclient import LiveSocket
+
+pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, which it may stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        service_missing("needs redis-server on PATH (Debian: apt-get install redis-server)")
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.stop()
+
+
+def rest_post(url: str, token: str, data: dict) -> tuple[int, Message, dict]:
+    request = urllib.request.Request(
+        url, json.dumps(data).encode(),
+        {"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.loads(error.read())
+
+
+async def test_a_redis_outage_is_a_503_then_everything_resumes(
+    tmp_path, transactional_db, private_redis
+):
+    with uvicorn(tmp_path, "uvicorn", redis_url=private_redis.url) as server:
+        alice, bob = guest(server, "Alice"), guest(server, "Bob")
+        a = await LiveSocket.open(server.ws_url, alice["token"])
+        b = await LiveSocket.open(server.ws_url, bob["token"])
+        try:
+            room = await a.request("rooms", "create", data={"name": "ops", "title": "Ops"})
+            room_id = room["payload"]["data"]["id"]
+            await b.request("rooms", "join", pk=room_id)
+            await b.request("messages", "subscribe_room", room=room_id, request_id="m")
+            await a.request("messages", "create", data={"room": room_id, "body": "before"})
+            assert (await b.push("messages", "m"))["payload"]["data"]["body"] == "before"
+
+            private_redis.stop()
+            refused = await a.request("messages", "create", data={"room": room_id, "body": "x"})
+            assert refused["payload"]["response_status"] == 503
+            assert "try again" in refused["payload"]["errors"][0]
+            status, headers, body = rest_post(
+                server.url + "/api/messages/", alice["token"], {"room": room_id, "body": "y"}
+            )
+            assert (status, headers.get("Retry-After")) == (503, "5")
+            assert "try again" in body["detail"]
+            for _ in range(20):  # a client retrying hard meanwhile
+                await a.request("messages", "create", data={"room": room_id, "body": "z"})
+            # Nothing was half done: none of the refused posts was stored.
+            history = await a.request("messages", "list", room=room_id)
+            assert [m["body"] for m in history["payload"]["data"]] == ["before"]
+
+            private_redis.start()
+            await wait_for_log(server.log, "Redis is reachable again")
+            # The same sockets: posts are taken again and their pushes reach Bob.
+            after = await a.request("messages", "create", data={"room": room_id, "body": "after"})
+            assert after["payload"]["response_status"] == 201
+            assert (await b.push("messages", "m"))["payload"]["data"]["body"] == "after"
+        finally:
+            await a.close()
+            await b.close()
+        log = server.log.read_text()
+    assert log.count("Redis is unreachable") == 1
+    assert log.count("Redis is reachable again after") == 1
+    assert "Traceback" not in log
+
+
+async def wait_for_log(log, line: str, timeout: float = 20) -> None:
+    async with asyncio.timeout(timeout):
+        while line not in log.read_text():
+            await asyncio.sleep(0.1)
