@@ -6,6 +6,7 @@ import os
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -79,6 +80,36 @@ def http_post(base: str, path: str, data: dict, token: str | None = None) -> dic
 def guest(server: LiveServer, name: str) -> dict:
     """Sign in a new guest over HTTP: {"user": ..., "token": ...}."""
     return http_post(server.url, "/api/auth/guest/", {"display_name": name})
+
+
+@dataclass
+class TwoInARoom:
+    """Alice, who made a room, and Bob, who joined it and follows its messages ("m")."""
+
+    alice: dict
+    bob: dict
+    a: LiveSocket
+    b: LiveSocket
+    room_id: int
+
+
+@contextlib.asynccontextmanager
+async def two_in_a_room(
+    server: LiveServer, room_name: str, bob_server: LiveServer | None = None
+) -> AsyncIterator[TwoInARoom]:
+    """Alice on ``server`` and Bob (on ``bob_server``, the same by default) in a new room."""
+    alice, bob = guest(server, "Alice"), guest(bob_server or server, "Bob")
+    a = await LiveSocket.open(server.ws_url, alice["token"])
+    b = await LiveSocket.open((bob_server or server).ws_url, bob["token"])
+    try:
+        room = await a.request("rooms", "create", data={"name": room_name, "title": room_name})
+        room_id = room["payload"]["data"]["id"]
+        await b.request("rooms", "join", pk=room_id)
+        await b.request("messages", "subscribe_room", room=room_id, request_id="m")
+        yield TwoInARoom(alice, bob, a, b, room_id)
+    finally:
+        await a.close()
+        await b.close()
 
 
 @contextlib.asynccontextmanager

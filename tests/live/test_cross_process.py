@@ -2,7 +2,13 @@
 
 import pytest
 
-from tests.live.conftest import guest, presence_changes, presence_of, watching_presence
+from tests.live.conftest import (
+    guest,
+    presence_changes,
+    presence_of,
+    two_in_a_room,
+    watching_presence,
+)
 from tests.live.wsclient import LiveSocket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
@@ -10,23 +16,12 @@ pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 async def test_subscriber_on_one_worker_receives_message_posted_through_the_other(two_servers):
     one, two = two_servers
-    alice = guest(one, "Alice")
-    bob = guest(two, "Bob")
-    a = await LiveSocket.open(one.ws_url, alice["token"])
-    b = await LiveSocket.open(two.ws_url, bob["token"])
-    try:
-        room = await a.request("rooms", "create", data={"name": "across", "title": "Across"})
-        room_id = room["payload"]["data"]["id"]
-        await b.request("rooms", "join", pk=room_id)
-        await b.request("messages", "subscribe_room", room=room_id, request_id="sub")
-
-        await a.request("messages", "create", data={"room": room_id, "body": "from worker one"})
-
-        push = await b.push("messages", "sub")
+    async with two_in_a_room(one, "across", bob_server=two) as them:
+        await them.a.request(
+            "messages", "create", data={"room": them.room_id, "body": "from worker one"}
+        )
+        push = await them.b.push("messages", "m")
         assert push["payload"]["data"]["body"] == "from worker one"
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_presence_counts_sockets_across_workers(two_servers):

@@ -5,31 +5,20 @@ import asyncio
 import pytest
 import websockets
 
-from tests.live.conftest import guest
+from tests.live.conftest import guest, two_in_a_room
 from tests.live.wsclient import LiveSocket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
 
 async def test_subscriber_receives_message_posted_by_another_client(uvicorn_server):
-    alice = guest(uvicorn_server, "Alice")
-    bob = guest(uvicorn_server, "Bob")
-    a = await LiveSocket.open(uvicorn_server.ws_url, alice["token"])
-    b = await LiveSocket.open(uvicorn_server.ws_url, bob["token"])
-    try:
-        room = await a.request("rooms", "create", data={"name": "live", "title": "Live"})
-        room_id = room["payload"]["data"]["id"]
-        await b.request("rooms", "join", pk=room_id)
-        await b.request("messages", "subscribe_room", room=room_id, request_id="sub")
-
-        await a.request("messages", "create", data={"room": room_id, "body": "over the wire"})
-
-        push = await b.push("messages", "sub")
+    async with two_in_a_room(uvicorn_server, "live") as them:
+        await them.a.request(
+            "messages", "create", data={"room": them.room_id, "body": "over the wire"}
+        )
+        push = await them.b.push("messages", "m")
         assert push["payload"]["data"]["body"] == "over the wire"
         assert push["payload"]["data"]["author"]["display_name"] == "Alice"
-    finally:
-        await a.close()
-        await b.close()
 
 
 async def test_unauthenticated_socket_is_closed_with_4401(uvicorn_server):

@@ -18,9 +18,8 @@ import pytest
 import redis
 
 from tests.conftest import service_missing
-from tests.live.conftest import guest
+from tests.live.conftest import two_in_a_room
 from tests.live.server import free_port, uvicorn
-from tests.live.wsclient import LiveSocket
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
@@ -83,14 +82,8 @@ async def test_a_redis_outage_is_a_503_then_everything_resumes(
     tmp_path, transactional_db, private_redis
 ):
     with uvicorn(tmp_path, "uvicorn", redis_url=private_redis.url) as server:
-        alice, bob = guest(server, "Alice"), guest(server, "Bob")
-        a = await LiveSocket.open(server.ws_url, alice["token"])
-        b = await LiveSocket.open(server.ws_url, bob["token"])
-        try:
-            room = await a.request("rooms", "create", data={"name": "ops", "title": "Ops"})
-            room_id = room["payload"]["data"]["id"]
-            await b.request("rooms", "join", pk=room_id)
-            await b.request("messages", "subscribe_room", room=room_id, request_id="m")
+        async with two_in_a_room(server, "ops") as them:
+            a, b, room_id = them.a, them.b, them.room_id
             await a.request("messages", "create", data={"room": room_id, "body": "before"})
             assert (await b.push("messages", "m"))["payload"]["data"]["body"] == "before"
 
@@ -99,7 +92,7 @@ async def test_a_redis_outage_is_a_503_then_everything_resumes(
             assert refused["payload"]["response_status"] == 503
             assert "try again" in refused["payload"]["errors"][0]
             status, headers, body = rest_post(
-                server.url + "/api/messages/", alice["token"], {"room": room_id, "body": "y"}
+                server.url + "/api/messages/", them.alice["token"], {"room": room_id, "body": "y"}
             )
             assert (status, headers.get("Retry-After")) == (503, "5")
             assert "try again" in body["detail"]
@@ -115,9 +108,6 @@ async def test_a_redis_outage_is_a_503_then_everything_resumes(
             after = await a.request("messages", "create", data={"room": room_id, "body": "after"})
             assert after["payload"]["response_status"] == 201
             assert (await b.push("messages", "m"))["payload"]["data"]["body"] == "after"
-        finally:
-            await a.close()
-            await b.close()
         log = server.log.read_text()
     assert log.count("Redis is unreachable") == 1
     assert log.count("Redis is reachable again after") == 1
