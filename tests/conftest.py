@@ -2,11 +2,14 @@
 
 import contextlib
 import os
+import shutil
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -14,6 +17,7 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
 from tests.client import Socket
+from tests.live.server import free_port
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -170,3 +174,45 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     test database open (PostgreSQL then refuses to drop it).
     """
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, which it may stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
+                return
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        service_missing("needs redis-server on PATH (Debian: apt-get install redis-server)")
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.stop()

@@ -74,10 +74,14 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-def live_server(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Any:
-    """A uvicorn on this run's configuration (Redis if REDIS_URL is set, on a prefix of its own)."""
+def live_server(
+    tmp_path: Path, extra_env: dict[str, str] | None = None, redis_url: str | None = None
+) -> Any:
+    """A uvicorn on this run's configuration (Redis if REDIS_URL is set, on a prefix of its
+    own), or on the Redis at ``redis_url``."""
     env = {"CHANNEL_PREFIX": f"parley-browser-{uuid.uuid4().hex[:8]}", **(extra_env or {})}
-    return uvicorn(tmp_path, "browser", redis_url=os.environ.get("REDIS_URL"), extra_env=env)
+    redis_url = redis_url or os.environ.get("REDIS_URL")
+    return uvicorn(tmp_path, "browser", redis_url=redis_url, extra_env=env)
 
 
 @pytest.fixture

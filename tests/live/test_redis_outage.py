@@ -6,64 +6,16 @@ The test runs its own ``redis-server`` on a free port: the shared one is never s
 
 import asyncio
 import json
-import shutil
-import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from email.message import Message
 
 import pytest
-import redis
 
-from tests.conftest import service_missing
 from tests.live.conftest import two_in_a_room
-from tests.live.server import free_port, uvicorn
+from tests.live.server import uvicorn
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, which it may stop and start again."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
-                return
-            except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    if shutil.which("redis-server") is None:
-        service_missing("needs redis-server on PATH (Debian: apt-get install redis-server)")
-    server = PrivateRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        if server.process is not None and server.process.poll() is None:
-            server.stop()
 
 
 def rest_post(url: str, token: str, data: dict) -> tuple[int, Message, dict]:

@@ -10,6 +10,8 @@ import { displayName, typingWords } from "../words.js";
 
 const PAGE = 50;
 const CATCH_UP_PAGE = 100;
+// A 503 means the server did nothing (a service it needs is down): send again after this.
+const RETRY_UNAVAILABLE_MS = 5000;
 
 export class RoomView {
   constructor(app, roomId) {
@@ -338,8 +340,17 @@ export class RoomView {
       this.dropPending(entry.clientId);
     } catch (error) {
       if (this.log.hasClientId(entry.clientId)) this.dropPending(entry.clientId);
+      else if (error.status === 503) this.retryLater(entry, error);
       else this.showPending(entry, `Not sent: ${error.message}`, true);
     }
+  }
+
+  /** Nothing was stored, and the same client_id makes sending again safe: do it shortly. */
+  retryLater(entry, error) {
+    this.showPending(entry, `Not sent yet: ${error.message} Trying again in ${RETRY_UNAVAILABLE_MS / 1000} s…`);
+    setTimeout(() => {
+      if (!this.disposed && this.pending.has(entry.clientId)) this.send(entry);
+    }, RETRY_UNAVAILABLE_MS);
   }
 
   showPending(entry, status, failed = false) {
