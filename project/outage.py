@@ -53,13 +53,14 @@ class Outage:
 
     def probe(self) -> None:
         """Ask Redis every second until it answers, then say how long it was away."""
-        from django.conf import settings
         from redis import Redis
 
-        while self.down:
+        urls = redis_urls()
+        while self.down and urls:
             time.sleep(PROBE_SECONDS)
             try:
-                Redis.from_url(settings.REDIS_URL, socket_timeout=PROBE_SECONDS).ping()
+                for url in urls:
+                    Redis.from_url(url, socket_timeout=PROBE_SECONDS).ping()
             except REDIS_DOWN:
                 continue
             self.recovered()
@@ -78,6 +79,24 @@ class Outage:
 
 
 redis_outage = Outage()
+
+
+def redis_urls() -> list[str]:
+    """Every Redis Parley is configured with: the channel layer's and the cache's."""
+    from django.conf import settings
+
+    layers: Any = settings.CHANNEL_LAYERS
+    caches: Any = settings.CACHES
+    config = layers.get("default", {}).get("CONFIG", {})
+    urls = [
+        host if isinstance(host, str) else host["address"]
+        for host in config.get("hosts", [])
+        if isinstance(host, str) or "address" in host
+    ]
+    cache = caches.get("default", {})
+    if "redis" in cache.get("BACKEND", "").lower():
+        urls.append(cache["LOCATION"])
+    return list(dict.fromkeys(urls))
 
 
 class RedisOutageFilter(logging.Filter):
