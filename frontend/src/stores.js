@@ -5,6 +5,12 @@
 
 import { laterCall } from "./words.js";
 
+/** Keep each call once, in the later of the states seen (snapshot and pushes in any order). */
+export function mergeCalls(items, calls) {
+  for (const call of calls) items.set(call.id, laterCall(items.get(call.id), call));
+  return items;
+}
+
 class Store {
   constructor() {
     this.items = new Map();
@@ -63,16 +69,21 @@ export class RoomsStore extends Store {
   }
 }
 
-/** Staff only: state changes of every call, since this tab subscribed. */
+/**
+ * Staff only: every call not yet ended and the recent ones (the `dashboard` snapshot), then
+ * every change (the dashboard subscription). Subscribed before the snapshot is fetched, so a
+ * change in between is in the snapshot, in a push, or both: each call is kept once, in its
+ * later state. After a reconnect the snapshot is fetched again.
+ */
 export class DashboardStore extends Store {
   constructor(connection) {
     super();
     this.connection = connection;
     this.allowed = null;
-    this.since = new Date();
+    this.loaded = false;
   }
 
-  /** Subscribe if the server lets us (staff); resolves to whether it did. */
+  /** Subscribe if the server lets us (staff), then load the snapshot; resolves to whether it did. */
   async start() {
     try {
       this.subscription = await this.connection.subscribe(
@@ -84,12 +95,23 @@ export class DashboardStore extends Store {
       this.allowed = false;
     }
     this.changed();
+    if (this.allowed) {
+      this.connection.on("reconnect", () => this.load().catch(() => {}));
+      await this.load();
+    }
     return this.allowed;
+  }
+
+  async load() {
+    const calls = await this.connection.request("calls", { action: "dashboard" });
+    mergeCalls(this.items, calls);
+    this.loaded = true;
+    this.changed();
   }
 
   apply(call) {
     if (!call || !call.id) return;
-    this.items.set(call.id, laterCall(this.items.get(call.id), call));
+    mergeCalls(this.items, [call]);
     this.changed();
   }
 

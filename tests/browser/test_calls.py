@@ -158,6 +158,26 @@ async def test_the_dashboard_shows_calls_ring_connect_and_end_live(people: Peopl
     await expect(row.locator(".duration")).to_have_text(re.compile(r"^\d:\d\d$"))
 
 
+async def test_a_dashboard_opened_during_a_call_shows_it_at_once(people: People):
+    alice = await people.guest("Alice")
+    bob = await people.guest("Bob")
+    await people.meet(alice, bob, "Harbour talk", "harbour")
+    await alice.call(bob)
+    await bob.ring(alice).get_by_role("button", name="Accept").click()
+    await expect(bob.page.locator(".call-title")).to_have_text("In a call with Alice")
+
+    await database_sync_to_async(make_staff)("operator", "Operator")
+    staff = await people.person("Operator")
+    await staff.sign_in("operator", "correct horse battery staple")
+    await staff.page.get_by_role("link", name="Dashboard").click()
+    row = staff.page.locator("table.dashboard-table tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_have_attribute("data-state", "accepted")
+    await expect(row.locator(".caller")).to_have_text("Alice")
+    await bob.page.get_by_role("button", name="Hang up").click()
+    await expect(row).to_have_attribute("data-state", "ended")
+
+
 async def test_the_dashboard_is_for_staff_only(people: People):
     alice = await people.guest("Alice")
     await expect(alice.page.get_by_role("link", name="Dashboard")).to_be_hidden()

@@ -241,6 +241,24 @@ async def test_dashboard_is_staff_only_and_shows_state_without_signaling(
         assert [c["id"] for c in snapshot["payload"]["data"]] == [call["id"]]
 
 
+async def test_a_dashboard_snapshot_then_live_loses_and_doubles_nothing(
+    connected, alice, bob, carol, staff
+):
+    """Subscribe, then fetch the snapshot; a change between the two is in one or both."""
+    async with connected(alice) as a, connected(bob) as b, connected(staff) as s:
+        ended = await ring(a, bob)
+        await b.request("calls", "reject", pk=ended["id"])
+        live = await ring(a, bob)
+        await s.request("calls", "subscribe_dashboard", request_id="dash")
+        await b.request("calls", "accept", pk=live["id"])  # racing the snapshot
+        snapshot = (await s.request("calls", "dashboard"))["payload"]["data"]
+        push = (await s.push("calls", "dash"))["payload"]["data"]
+    seen = {c["id"]: c["state"] for c in snapshot}
+    assert seen == {live["id"]: "accepted", ended["id"]: "rejected"}  # live and recent
+    assert (push["id"], push["state"]) == (live["id"], "accepted")
+    assert [c["id"] for c in snapshot] == [live["id"], ended["id"]]  # each once, newest first
+
+
 async def test_answering_a_call_that_rang_out_is_409_and_it_stays_missed(connected, alice, bob):
     from datetime import timedelta
 

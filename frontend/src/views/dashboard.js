@@ -36,10 +36,10 @@ export function dashboardView(app, container) {
     replace(body, store.calls.map((call) => row(call, now)));
     table.hidden = store.calls.length === 0;
     empty.hidden = store.calls.length > 0;
-    empty.textContent = store.allowed ? "No calls yet. Calls appear here as they ring." : "Loading…";
+    empty.textContent = store.allowed && store.loaded ? "No calls yet. Calls appear here as they ring." : "Loading…";
   };
   const table = h("table", { class: "dashboard-table" },
-    h("caption", {}, `Calls since ${store.since.toLocaleTimeString()}, live`),
+    h("caption", {}, "Calls in progress and the latest 100, live"),
     h("thead", {}, h("tr", {},
       ["Call", "Caller", "Callee", "State", "Started", "Duration"].map((name) => h("th", { scope: "col" }, name)))),
     body);
