@@ -199,3 +199,10 @@ class People:
         await host.sees_online(guest)
         await guest.sees_online(host)
         return room
+
+    async def alice_and_bob(self) -> tuple[Person, Person]:
+        """Two guests, Alice and Bob, who met in a public room ("Harbour talk")."""
+        alice = await self.guest("Alice")
+        bob = await self.guest("Bob")
+        await self.meet(alice, bob, "Harbour talk", "harbour")
+        return alice, bob

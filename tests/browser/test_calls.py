@@ -37,9 +37,7 @@ async def remote_video_plays(page: Page) -> dict:
 
 
 async def test_a_video_call_shows_each_camera_to_the_other_until_hang_up(people: People):
-    alice = await people.guest("Alice")
-    bob = await people.guest("Bob")
-    await people.meet(alice, bob, "Harbour talk", "harbour")
+    alice, bob = await people.alice_and_bob()
 
     clicked = time.monotonic()
     await alice.call(bob)
@@ -75,9 +73,7 @@ async def test_a_video_call_shows_each_camera_to_the_other_until_hang_up(people:
 
 
 async def test_a_declined_call_is_told_to_both(people: People):
-    alice = await people.guest("Alice")
-    bob = await people.guest("Bob")
-    await people.meet(alice, bob, "Harbour talk", "harbour")
+    alice, bob = await people.alice_and_bob()
 
     await alice.call(bob)
     await bob.ring(alice).get_by_role("button", name="Decline").click()
@@ -135,9 +131,7 @@ async def test_the_dashboard_shows_calls_ring_connect_and_end_live(people: Peopl
     await staff.sign_in("operator", "correct horse battery staple")
     await staff.page.get_by_role("link", name="Dashboard").click()
     await expect(staff.page.get_by_role("heading", name="Call dashboard")).to_be_visible()
-    alice = await people.guest("Alice")
-    bob = await people.guest("Bob")
-    await people.meet(alice, bob, "Harbour talk", "harbour")
+    alice, bob = await people.alice_and_bob()
 
     await alice.call(bob)
     row = staff.page.locator("table.dashboard-table tbody tr")
@@ -159,9 +153,7 @@ async def test_the_dashboard_shows_calls_ring_connect_and_end_live(people: Peopl
 
 
 async def test_a_dashboard_opened_during_a_call_shows_it_at_once(people: People):
-    alice = await people.guest("Alice")
-    bob = await people.guest("Bob")
-    await people.meet(alice, bob, "Harbour talk", "harbour")
+    alice, bob = await people.alice_and_bob()
     await alice.call(bob)
     await bob.ring(alice).get_by_role("button", name="Accept").click()
     await expect(bob.page.locator(".call-title")).to_have_text("In a call with Alice")
