@@ -17,7 +17,13 @@ from rest_framework.serializers import BaseSerializer
 
 from calls import selectors, services, turn
 from calls.models import Call
-from calls.serializers import CallCreateSerializer, CallSerializer, IceSerializer, SdpSerializer
+from calls.serializers import (
+    CallCreateSerializer,
+    CallMediaSerializer,
+    CallSerializer,
+    IceSerializer,
+    SdpSerializer,
+)
 from rooms.api import ID, me
 
 
@@ -77,6 +83,17 @@ class CallViewSet(viewsets.GenericViewSet):
     def hangup(self, request: Request, pk: Any = None) -> Response:
         """End the call; before it is answered, cancel (caller) or decline (callee)."""
         call = services.call_hangup(call=self.get_object(), user=me(request))
+        return Response(CallSerializer(call).data)
+
+    @extend_schema(request=CallMediaSerializer, responses={200: CallSerializer})
+    @action(detail=True, methods=["post"])
+    def media(self, request: Request, pk: Any = None) -> Response:
+        """My client's media: connected, or failed with a reason (the call then ends)."""
+        report = CallMediaSerializer(data=request.data)
+        report.is_valid(raise_exception=True)
+        call = services.call_media(
+            call=self.get_object(), user=me(request), **report.validated_data
+        )
         return Response(CallSerializer(call).data)
 
     @extend_schema(

@@ -26,6 +26,10 @@ class Call(models.Model):
         BUSY = "busy"
         UNAVAILABLE = "unavailable"
         CALLER_GONE = "caller_gone"
+        # What a party's client reports (Matrix VoIP's names): the peers could not connect,
+        # or a party could not start its camera and microphone.
+        ICE_FAILED = "ice_failed"
+        USER_MEDIA_FAILED = "user_media_failed"
 
     caller = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calls_made"
@@ -40,8 +44,10 @@ class Call(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
+    # When a party first reported its peer connection connected (media can flow).
+    connected_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+    end_reason = models.CharField(max_length=24, choices=EndReason.choices, blank=True)
     # When each party's last socket closed during the call (None while connected): the call
     # ends with peer_gone once one of them has been gone for the grace period.
     caller_gone_at = models.DateTimeField(null=True, blank=True)

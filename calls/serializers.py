@@ -20,7 +20,7 @@ class CallSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         model = Call
         fields = [
             "id", "caller", "callee", "room", "state", "end_reason", "created_at",
-            "expires_at", "answered_at", "ended_at", "duration",
+            "expires_at", "answered_at", "connected_at", "ended_at", "duration",
         ]
         read_only_fields = fields
 
@@ -29,6 +29,22 @@ class CallSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         if call.answered_at and call.ended_at:
             return round((call.ended_at - call.answered_at).total_seconds(), 3)
         return None
+
+
+class CallMediaSerializer(serializers.Serializer):
+    """What a party's client says of its media: connected, or failed and why."""
+
+    state = serializers.ChoiceField(choices=["connected", "failed"])
+    reason = serializers.ChoiceField(
+        choices=[Call.EndReason.ICE_FAILED, Call.EndReason.USER_MEDIA_FAILED], required=False
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["state"] == "failed" and "reason" not in attrs:
+            raise serializers.ValidationError(
+                {"reason": "Say why: ice_failed or user_media_failed."}
+            )
+        return attrs
 
 
 class CallCreateSerializer(serializers.Serializer):

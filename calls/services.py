@@ -208,6 +208,30 @@ def call_hangup(*, call: Call, user: User) -> Call:
     return _answer(call, hang_up)
 
 
+def call_media(*, call: Call, user: User, state: str, reason: str = "") -> Call:
+    """A party's client reports its media: ``connected`` (the peer connection is up: the call
+    records ``connected_at``, the first report only) or ``failed`` with ``reason``
+    (``ice_failed``, ``user_media_failed``): the call ends, saying why, instead of staying up
+    with nobody hearing anyone. Only an accepted call connects; a ringing one may fail (its
+    caller's camera would not start) and is then cancelled.
+    """
+    if user.pk not in call.party_ids():
+        raise PermissionDenied("Only the parties report a call's media.")
+
+    def report(call: Call, now: datetime) -> Call:
+        if state == "connected":
+            if call.state != State.ACCEPTED:
+                raise CallConflict(f"The call is {call.state}; only an accepted call connects.")
+            if call.connected_at is None:
+                call.connected_at = now
+                call.save(update_fields=["connected_at"])
+            return call
+        to = State.ENDED if call.state == State.ACCEPTED else State.CANCELLED
+        return _transition(call, to, now=now, reason=reason)
+
+    return _answer(call, report)
+
+
 def _party_of(*, call_id: int, sender: User) -> None:
     """404 unless ``sender`` is one of the call's parties (as for any call they cannot see)."""
     parties = selectors.call_parties(call_id=call_id)

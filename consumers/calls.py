@@ -10,7 +10,13 @@ from rest_framework.serializers import BaseSerializer
 
 from calls import selectors, services, turn
 from calls.models import Call, Ice, Sdp
-from calls.serializers import CallCreateSerializer, CallSerializer, IceSerializer, SdpSerializer
+from calls.serializers import (
+    CallCreateSerializer,
+    CallMediaSerializer,
+    CallSerializer,
+    IceSerializer,
+    SdpSerializer,
+)
 from consumers import groups
 from consumers.stream import Stream, data_arg, model_observer, object_id, parse, shared_trips
 
@@ -54,6 +60,13 @@ class CallStream(CallPartyStream):
     def hangup(self, **kwargs: Any) -> tuple[Any, int]:
         """End the call; before it is answered, cancel (caller) or decline (callee)."""
         call = services.call_hangup(call=self.party_call(kwargs, "pk"), user=self.user)
+        return CallSerializer(call).data, 200
+
+    @action()
+    def media(self, **kwargs: Any) -> tuple[Any, int]:
+        """My client's media: ``state`` connected, or failed with a ``reason``."""
+        report = parse(CallMediaSerializer, kwargs)
+        call = services.call_media(call=self.party_call(kwargs, "pk"), user=self.user, **report)
         return CallSerializer(call).data, 200
 
     @action()

@@ -1132,6 +1132,13 @@ async def call_scenario(  # noqa: C901 - a script, top to bottom
         t.check([i["candidate"] for i in listed or []] == [f["candidate"] for *_, f in trickle],
                 "the call's candidates in the order they were sent")
 
+    async with section("call-media", "alice's peer connection is up: she says so"):
+        await alice.request("calls", "media", pk=C, state="connected", expect=200)
+        for c in everyone:
+            await c.push("calls", sub[c.name], "update",
+                         lambda d: d.get("id") == C and d.get("connected_at") is not None)
+        await bob.request("calls", "media", pk=C, state="sideways", expect=400)
+
     async with section("call-hangup", "alice hangs up: the call ends for both"):
         ended = data_of(await alice.request("calls", "hangup", pk=C, expect=200)) or {}
         t.check(ended.get("state") == "ended" and ended.get("end_reason") == "hangup"

@@ -302,7 +302,11 @@ class ActiveCall {
     pc.addEventListener("icecandidate", (event) => this.sendCandidate(event.candidate));
     pc.addEventListener("track", (event) => this.showRemote(event));
     pc.addEventListener("connectionstatechange", () => this.connectionState(pc.connectionState));
-    this.local = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    try {
+      this.local = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    } catch (error) {
+      return this.mediaFailed(error);
+    }
     if (this.closed) return this.stopMedia();
     for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
     this.localVideo.srcObject = this.local;
@@ -372,10 +376,34 @@ class ActiveCall {
       connecting: "Connecting…",
       connected: "Connected",
       disconnected: "Connection interrupted; trying to recover…",
-      failed: "The connection failed. Hang up and call again.",
+      failed: "The connection failed: the call has ended.",
     };
     if (words[state]) this.status.textContent = words[state];
     this.panel.dataset.media = state;
+    // Parley records when media flows, and ends the call for both sides (saying why) when it
+    // cannot, rather than leave two people looking at a frozen call.
+    if (state === "connected" && !this.reportedConnected) {
+      this.reportedConnected = true;
+      this.report({ state: "connected" });
+    } else if (state === "failed") {
+      this.report({ state: "failed", reason: "ice_failed" });
+    }
+  }
+
+  /** The camera and microphone could not start: say why, and end the call saying so. */
+  mediaFailed(error) {
+    const insecure = typeof window !== "undefined" && window.isSecureContext === false;
+    this.status.textContent = insecure
+      ? "Camera and microphone need HTTPS or localhost: the call has ended."
+      : `Camera or microphone unavailable (${error.message}): the call has ended.`;
+    this.report({ state: "failed", reason: "user_media_failed" });
+    return null;
+  }
+
+  report(media) {
+    this.connection.request("calls", { action: "media", pk: this.call.id, ...media })
+      .then((call) => this.manager.onCall(call))
+      .catch((error) => console.warn("parley: media report not taken", error));
   }
 
   toggle(kind, button, onLabel, offLabel) {

@@ -52,10 +52,17 @@ export function callWords(call, me) {
   }
 }
 
+// Why a call ended, when something went wrong (the parties' clients report media failures).
+const FAILURE_WORDS = {
+  peer_gone: "the connection was lost",
+  ice_failed: "the two devices could not connect",
+  user_media_failed: "a camera or microphone could not start",
+};
+
 function endedWords(call, me, other) {
   const length = call.duration != null ? ` after ${formatDuration(call.duration)}` : "";
-  if (call.end_reason === "peer_gone") return `Call with ${other} ended: the connection was lost${length}`;
-  return `Call with ${other} ended${length}`;
+  const why = FAILURE_WORDS[call.end_reason];
+  return why ? `Call with ${other} ended: ${why}${length}` : `Call with ${other} ended${length}`;
 }
 
 /** The state column of the dashboard. */
@@ -64,11 +71,12 @@ export function stateWords(call) {
     ringing: "Ringing",
     accepted: "In progress",
     rejected: "Declined",
-    cancelled: "Cancelled",
+    cancelled: call.end_reason === "user_media_failed" ? "Cancelled (no camera or microphone)" : "Cancelled",
     missed: "Missed",
     busy: "Busy",
     unavailable: "Unavailable",
-    ended: call.end_reason === "peer_gone" ? "Ended (connection lost)" : "Ended",
+    ended: { peer_gone: "Ended (connection lost)", ice_failed: "Ended (could not connect)",
+      user_media_failed: "Ended (no camera or microphone)" }[call.end_reason] ?? "Ended",
   };
   return words[call.state] || call.state;
 }

@@ -21,6 +21,12 @@ test("each call state is told in words to both sides", () => {
     ["ended", { end_reason: "hangup", duration: 75.4 }, "Call with Bob ended after 1:15", "Call with Alice ended after 1:15"],
     ["ended", { end_reason: "peer_gone", duration: 3 },
       "Call with Bob ended: the connection was lost after 0:03", "Call with Alice ended: the connection was lost after 0:03"],
+    ["ended", { end_reason: "ice_failed", duration: 9 },
+      "Call with Bob ended: the two devices could not connect after 0:09",
+      "Call with Alice ended: the two devices could not connect after 0:09"],
+    ["ended", { end_reason: "user_media_failed", duration: 1 },
+      "Call with Bob ended: a camera or microphone could not start after 0:01",
+      "Call with Alice ended: a camera or microphone could not start after 0:01"],
   ];
   for (const [state, extra, toCaller, toCallee] of cases) {
     assert.equal(callWords(call(state, extra), alice.id), toCaller, `${state} to the caller`);
@@ -34,6 +40,8 @@ test("the dashboard names each state", () => {
   assert.equal(stateWords(call("ended", { end_reason: "hangup" })), "Ended");
   assert.equal(stateWords(call("rejected")), "Declined");
   assert.equal(stateWords(call("unavailable")), "Unavailable");
+  assert.equal(stateWords(call("ended", { end_reason: "ice_failed" })), "Ended (could not connect)");
+  assert.equal(stateWords(call("ended", { end_reason: "user_media_failed" })), "Ended (no camera or microphone)");
 });
 
 test("a late push of an older state never rolls a call back", () => {

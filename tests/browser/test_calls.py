@@ -8,7 +8,9 @@ import pytest
 from channels.db import database_sync_to_async
 from playwright.async_api import Page, expect
 
+from calls.models import Call
 from tests.browser.people import People
+from tests.calls.test_calls_stream import wait_until
 from tests.conftest import make_user
 from tests.live.server import ROOT
 
@@ -55,6 +57,8 @@ async def test_a_video_call_shows_each_camera_to_the_other_until_hang_up(people:
         await expect(page.locator(".call-status")).to_have_text("Connected")
         await expect(page.locator(".call-timer")).to_have_text(re.compile(r"^0:0[1-9]$"))
 
+    # The clients told Parley when media flowed: the call's set-up time is known.
+    await wait_until(lambda: Call.objects.filter(connected_at__isnull=False).exists())
     await alice.screenshot(SCREENSHOTS / "call.png")
     mute = bob.page.get_by_role("button", name="Mute microphone")
     await mute.click()
@@ -70,6 +74,23 @@ async def test_a_video_call_shows_each_camera_to_the_other_until_hang_up(people:
     for person in (alice, bob):
         await expect(person.page.locator(".call-panel")).to_have_count(0)
         assert await person.page.evaluate("document.querySelectorAll('video').length") == 0
+
+
+async def test_a_camera_that_cannot_start_ends_the_call_saying_why(people: People):
+    alice, bob = await people.alice_and_bob()
+    await bob.page.evaluate(
+        "() => { navigator.mediaDevices.getUserMedia = () =>"
+        " Promise.reject(new DOMException('Permission denied', 'NotAllowedError')); }"
+    )
+    await alice.call(bob)
+    await bob.ring(alice).get_by_role("button", name="Accept").click()
+    await expect(bob.page.locator(".call-status")).to_contain_text(
+        "Camera or microphone unavailable (Permission denied)"
+    )
+    await expect(alice.notice("Call with Bob ended: a camera or microphone could not start"))\
+        .to_be_visible()
+    ended = await database_sync_to_async(Call.objects.get)()
+    assert (ended.state, ended.end_reason) == ("ended", "user_media_failed")
 
 
 async def test_a_declined_call_is_told_to_both(people: People):

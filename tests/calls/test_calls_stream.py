@@ -252,10 +252,15 @@ async def test_a_dashboard_snapshot_then_live_loses_and_doubles_nothing(
         await s.request("calls", "subscribe_dashboard", request_id="dash")
         await b.request("calls", "accept", pk=live["id"])  # racing the snapshot
         snapshot = (await s.request("calls", "dashboard"))["payload"]["data"]
-        push = (await s.push("calls", "dash"))["payload"]["data"]
+        # Over Redis the ring itself may still reach the new subscription: pushes of a state
+        # the snapshot already passed, which a dashboard keeps behind the later one.
+        pushed: list[dict] = []
+        while not pushed or pushed[-1]["state"] != "accepted":
+            pushed.append((await s.push("calls", "dash"))["payload"]["data"])
     seen = {c["id"]: c["state"] for c in snapshot}
     assert seen == {live["id"]: "accepted", ended["id"]: "rejected"}  # live and recent
-    assert (push["id"], push["state"]) == (live["id"], "accepted")
+    states = {(p["id"], p["state"]) for p in pushed}
+    assert states <= {(live["id"], "ringing"), (live["id"], "accepted")}
     assert [c["id"] for c in snapshot] == [live["id"], ended["id"]]  # each once, newest first
 
 

@@ -71,6 +71,10 @@ async def caller_side(alice: Peer, callee_id: int, timings: dict) -> None:
             await alice.on_candidate(push)
             ended_candidates = push["candidate"] == ""
     await asyncio.wait_for(alice.channel_open.wait(), CALL_TIMEOUT)
+    # The peer connection is up: tell Parley, which records when media could flow.
+    assert alice.pc.connectionState == "connected"
+    reported = await alice.expect_ok("calls", "media", pk=call["id"], state="connected")
+    assert reported["connected_at"] is not None
     channel.send("hello from alice")
     assert await asyncio.wait_for(alice.received.get(), CALL_TIMEOUT) == "hello back from bob"
     timings["connected"] = time.monotonic() - started

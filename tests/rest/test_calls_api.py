@@ -97,3 +97,15 @@ async def test_calling_someone_with_no_open_socket_is_unavailable_at_once(connec
     async with connected(alice) as a:  # it does not ring, and is not ringing for anyone
         calls = await a.request("calls", "list")
         assert [c["state"] for c in calls["payload"]["data"]] == ["unavailable"]
+
+
+async def test_media_reports_over_rest(connected, alice, bob):
+    async with connected(bob):
+        _, call = await rest(alice, "post", "/api/calls/", {"callee": bob.pk})
+        await rest(bob, "post", f"/api/calls/{call['id']}/accept/")
+        status, up = await rest(alice, "post", f"/api/calls/{call['id']}/media/",
+                                {"state": "connected"})
+        assert status == 200 and up["connected_at"]
+        status, down = await rest(bob, "post", f"/api/calls/{call['id']}/media/",
+                                  {"state": "failed", "reason": "ice_failed"})
+        assert (status, down["state"], down["end_reason"]) == (200, "ended", "ice_failed")
