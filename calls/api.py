@@ -15,12 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from calls import selectors, services, turn
+from calls import figures, selectors, services, turn
 from calls.models import Call
 from calls.serializers import (
     CallCreateSerializer,
     CallMediaSerializer,
     CallSerializer,
+    FiguresWindowSerializer,
     IceSerializer,
     SdpSerializer,
 )
@@ -140,6 +141,15 @@ class CallViewSet(viewsets.GenericViewSet):
     def ice_servers(self, request: Request) -> Response:
         """STUN/TURN servers for RTCPeerConnection, with time-limited TURN credentials."""
         return Response(turn.ice_servers(user_id=me(request).pk))
+
+    @extend_schema(parameters=[FiguresWindowSerializer], responses={200: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["get"], url_path="figures")
+    def figures(self, request: Request) -> Response:
+        """Staff only: calls now, and a window's outcomes, answer rate, set-up and duration."""
+        services.dashboard_check(user=me(request))
+        window = FiguresWindowSerializer(data=request.query_params)
+        window.is_valid(raise_exception=True)
+        return Response(figures.figures(**window.validated_data))
 
     @extend_schema(responses={200: CallSerializer(many=True)})
     @action(detail=False, methods=["get"])

@@ -3,6 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from calls.figures import Window
 from calls.models import Call, Ice, Sdp
 from project.serializers import FieldsBuiltOnce
 from rooms.serializers import UserSerializer
@@ -45,6 +46,21 @@ class CallMediaSerializer(serializers.Serializer):
                 {"reason": "Say why: ice_failed or user_media_failed."}
             )
         return attrs
+
+
+class FiguresWindowSerializer(serializers.Serializer):
+    """The window of the dashboard's figures: calls created from ``since`` to ``until``
+    (ISO 8601; by default today, from midnight UTC to now)."""
+
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        today = Window.today()
+        since, until = attrs.get("since", today.since), attrs.get("until", today.until)
+        if since >= until:
+            raise serializers.ValidationError({"until": "The window must end after it starts."})
+        return {"window": Window(since=since, until=until)}
 
 
 class CallCreateSerializer(serializers.Serializer):

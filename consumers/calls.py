@@ -8,12 +8,13 @@ from djangochannelsrestframework.decorators import action
 from djangochannelsrestframework.observer.model_observer import Action
 from rest_framework.serializers import BaseSerializer
 
-from calls import selectors, services, turn
+from calls import figures, selectors, services, turn
 from calls.models import Call, Ice, Sdp
 from calls.serializers import (
     CallCreateSerializer,
     CallMediaSerializer,
     CallSerializer,
+    FiguresWindowSerializer,
     IceSerializer,
     SdpSerializer,
 )
@@ -61,6 +62,12 @@ class CallStream(CallPartyStream):
         """End the call; before it is answered, cancel (caller) or decline (callee)."""
         call = services.call_hangup(call=self.party_call(kwargs, "pk"), user=self.user)
         return CallSerializer(call).data, 200
+
+    @action()
+    def figures(self, **kwargs: Any) -> tuple[Any, int]:
+        """Staff only: calls now, and a window's outcomes, answer rate, set-up and duration."""
+        services.dashboard_check(user=self.user)
+        return figures.figures(**parse(FiguresWindowSerializer, kwargs)), 200
 
     @action()
     def media(self, **kwargs: Any) -> tuple[Any, int]:

@@ -5,6 +5,8 @@
 
 import { laterCall } from "./words.js";
 
+const FIGURES_EVERY_MS = 1000;
+
 /** Keep each call once, in the later of the states seen (snapshot and pushes in any order). */
 export function mergeCalls(items, calls) {
   for (const call of calls) items.set(call.id, laterCall(items.get(call.id), call));
@@ -103,8 +105,12 @@ export class DashboardStore extends Store {
   }
 
   async load() {
-    const calls = await this.connection.request("calls", { action: "dashboard" });
+    const [calls, figures] = await Promise.all([
+      this.connection.request("calls", { action: "dashboard" }),
+      this.connection.request("calls", { action: "figures" }),
+    ]);
     mergeCalls(this.items, calls);
+    this.figures = figures;
     this.loaded = true;
     this.changed();
   }
@@ -113,6 +119,18 @@ export class DashboardStore extends Store {
     if (!call || !call.id) return;
     mergeCalls(this.items, [call]);
     this.changed();
+    this.refreshFigures();
+  }
+
+  /** The figures again after calls change: at most once a second, however many change. */
+  refreshFigures() {
+    if (this.figuresDue) return;
+    this.figuresDue = setTimeout(() => {
+      this.figuresDue = null;
+      this.connection.request("calls", { action: "figures" })
+        .then((figures) => { this.figures = figures; this.changed(); })
+        .catch(() => {});
+    }, FIGURES_EVERY_MS);
   }
 
   /** Newest first. */

@@ -156,8 +156,13 @@ async def test_the_dashboard_shows_calls_ring_connect_and_end_live(people: Peopl
 
     await alice.call(bob)
     row = staff.page.locator("table.dashboard-table tbody tr")
+
+    def figure(name: str) -> Any:
+        return staff.page.locator(f'.figures [data-figure="{name}"] dd')
+
     await expect(row).to_have_count(1)
     await expect(row).to_have_attribute("data-state", "ringing")
+    await expect(figure("ringing")).to_have_text("1")
     await expect(row.locator(".caller")).to_have_text("Alice")
     await expect(row.locator(".callee")).to_have_text("Bob")
     await expect(row.locator(".state")).to_have_text("Ringing")
@@ -166,11 +171,18 @@ async def test_the_dashboard_shows_calls_ring_connect_and_end_live(people: Peopl
     await expect(row).to_have_attribute("data-state", "accepted")
     await expect(row.locator(".state")).to_have_text("In progress")
     await expect(row.locator(".duration")).to_have_text(re.compile(r"^0:0[1-9]$"))
+    await expect(figure("in-progress")).to_have_text("1")
+    await expect(figure("ringing")).to_have_text("0")
 
     await bob.page.get_by_role("button", name="Hang up").click()
     await expect(row).to_have_attribute("data-state", "ended")
     await expect(row.locator(".state")).to_have_text("Ended")
     await expect(row.locator(".duration")).to_have_text(re.compile(r"^\d:\d\d$"))
+    await expect(figure("in-progress")).to_have_text("0")
+    await expect(figure("calls")).to_have_text("1")
+    await expect(figure("answer-rate")).to_have_text("100 %")
+    await expect(figure("outcomes")).to_have_text("1 accepted")
+    await staff.screenshot(SCREENSHOTS / "dashboard.png")
 
 
 async def test_a_dashboard_opened_during_a_call_shows_it_at_once(people: People):

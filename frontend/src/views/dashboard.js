@@ -21,8 +21,34 @@ function row(call, now) {
     h("td", { class: "duration" }, duration(call, now)));
 }
 
+function seconds(value) {
+  return value == null ? "—" : formatDuration(value);
+}
+
+/** Calls now, and today's outcomes, answer rate, set-up time and duration. */
+function figuresList(figures) {
+  if (!figures) return [];
+  const rate = figures.answer_rate == null ? "—" : `${Math.round(figures.answer_rate * 100)} %`;
+  const item = (name, label, value) => h("div", { class: "figure", dataset: { figure: name } },
+    h("dt", {}, label), h("dd", {}, String(value)));
+  const outcomes = Object.entries(figures.outcomes)
+    .filter(([, count]) => count > 0)
+    .map(([outcome, count]) => `${count} ${outcome}`)
+    .join(", ") || "none yet";
+  return [
+    item("ringing", "Ringing now", figures.now.ringing),
+    item("in-progress", "In progress", figures.now.in_progress),
+    item("calls", "Calls today", figures.calls),
+    item("answer-rate", "Answered", rate),
+    item("set-up", "Set-up, median / p90", `${seconds(figures.set_up_seconds.median)} / ${seconds(figures.set_up_seconds.p90)}`),
+    item("duration", "Duration, median / p90", `${seconds(figures.duration_seconds.median)} / ${seconds(figures.duration_seconds.p90)}`),
+    item("outcomes", "Outcomes today", outcomes),
+  ];
+}
+
 export function dashboardView(app, container) {
   const store = app.dashboard;
+  const figures = h("dl", { class: "figures", "aria-label": "Call figures" });
   const body = h("tbody");
   const empty = h("p", { class: "empty" });
   const render = () => {
@@ -33,6 +59,7 @@ export function dashboardView(app, container) {
       return;
     }
     const now = Date.now();
+    replace(figures, figuresList(store.figures));
     replace(body, store.calls.map((call) => row(call, now)));
     table.hidden = store.calls.length === 0;
     empty.hidden = store.calls.length > 0;
@@ -46,6 +73,7 @@ export function dashboardView(app, container) {
   replace(container,
     h("section", { class: "card dashboard", "aria-labelledby": "dashboard-title" },
       h("h1", { id: "dashboard-title" }, "Call dashboard"),
+      figures,
       empty,
       h("div", { class: "table-scroll" }, table)));
   render();

@@ -1,0 +1,90 @@
+"""The dashboard's figures: calls now, outcomes in a window, answer rate, set-up time, duration.
+
+Counted and ranked by the database (conditional aggregates, and one ordered read per percentile
+at its offset), never by loading the calls into Python: the cost does not grow with the
+number of calls the way a Python loop would.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.utils import timezone
+from rest_framework.fields import DateTimeField
+
+from calls.models import Call
+
+State = Call.State
+Reason = Call.EndReason
+
+FAILED = Q(end_reason__in=[Reason.ICE_FAILED, Reason.USER_MEDIA_FAILED])
+# Each call of the window in exactly one outcome (or still ringing).
+OUTCOMES: dict[str, Q] = {
+    "accepted": Q(answered_at__isnull=False) & ~FAILED,
+    "rejected": Q(state=State.REJECTED),
+    "missed": Q(state=State.MISSED),
+    "busy": Q(state=State.BUSY),
+    "cancelled": Q(state=State.CANCELLED) & ~FAILED,
+    "unavailable": Q(state=State.UNAVAILABLE),
+    "failed": FAILED,
+}
+SET_UP = ExpressionWrapper(F("connected_at") - F("created_at"), output_field=DurationField())
+DURATION = ExpressionWrapper(F("ended_at") - F("answered_at"), output_field=DurationField())
+PERCENTILES = {"median": 0.5, "p90": 0.9}
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    until: datetime
+
+    @classmethod
+    def today(cls) -> "Window":
+        """From midnight UTC to now."""
+        now = timezone.now()
+        return cls(since=now.replace(hour=0, minute=0, second=0, microsecond=0), until=now)
+
+
+def figures(*, window: Window) -> dict:
+    """Calls ringing and in progress now; the window's calls (by creation) by outcome, answer
+    rate, and the median and p90 of set-up time (invite → media connected) and duration."""
+    now = Call.objects.aggregate(
+        ringing=Count("pk", filter=Q(state=State.RINGING)),
+        in_progress=Count("pk", filter=Q(state=State.ACCEPTED)),
+    )
+    calls = Call.objects.filter(created_at__gte=window.since, created_at__lt=window.until)
+    counts = calls.aggregate(
+        total=Count("pk"),
+        still_ringing=Count("pk", filter=Q(state=State.RINGING)),
+        **{name: Count("pk", filter=q) for name, q in OUTCOMES.items()},
+    )
+    total, ringing = counts.pop("total"), counts.pop("still_ringing")
+    decided = total - ringing
+    return {
+        "now": now,
+        "window": {"since": _iso(window.since), "until": _iso(window.until)},
+        "calls": total,
+        "outcomes": counts,
+        "answer_rate": round(counts["accepted"] / decided, 4) if decided else None,
+        "set_up_seconds": _percentiles(calls.filter(connected_at__isnull=False), SET_UP),
+        "duration_seconds": _percentiles(
+            calls.filter(answered_at__isnull=False, ended_at__isnull=False), DURATION
+        ),
+    }
+
+
+def _iso(moment: datetime) -> str:
+    """As every time in Parley's JSON (DRF's format: ISO 8601, UTC, ``Z``)."""
+    return str(DateTimeField().to_representation(moment))
+
+
+def _percentiles(calls: QuerySet[Call], expression: ExpressionWrapper) -> dict:
+    """Nearest-rank percentiles of ``expression`` over ``calls``, read at their offsets."""
+    ranked = calls.annotate(value=expression).order_by("value").values_list("value", flat=True)
+    count = calls.count()
+    values: dict[str, float | None] = {}
+    for name, p in PERCENTILES.items():
+        value: timedelta | None = ranked[max(0, math.ceil(p * count) - 1)] if count else None
+        values[name] = round(value.total_seconds(), 3) if value is not None else None
+    return {"count": count, **values}

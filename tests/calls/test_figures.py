@@ -1,0 +1,77 @@
+"""The dashboard's figures, against calls counted by hand."""
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from calls.models import Call
+from tests.rest.test_calls_api import rest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Reason = Call.EndReason
+
+
+def seed_calls(alice, bob) -> None:
+    """Ten calls today (and one yesterday), with known set-up times and durations."""
+    now = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+
+    def call(state, *, reason="", answered=None, connected=None, ended=None, ago=0):
+        created = now - timedelta(minutes=30) - timedelta(days=ago)
+        at = (lambda s: None if s is None else created + timedelta(seconds=s))
+        made = Call.objects.create(
+            caller=alice, callee=bob, state=state, end_reason=reason, expires_at=created,
+            answered_at=at(answered), connected_at=at(connected), ended_at=at(ended),
+        )
+        Call.objects.filter(pk=made.pk).update(created_at=created)  # auto_now_add
+
+    for connected, ended in ((2, 62), (3, 123), (4, 244), (10, 610)):
+        call("ended", reason=Reason.HANGUP, answered=1, connected=connected, ended=ended)
+    call("accepted", answered=1, connected=5)
+    call("ended", reason=Reason.ICE_FAILED, answered=1, ended=21)
+    call("cancelled", reason=Reason.USER_MEDIA_FAILED, ended=3)
+    call("rejected", reason=Reason.REJECTED, ended=4)
+    call("missed", reason=Reason.MISSED, ended=60)
+    call("ringing")
+    call("busy", reason=Reason.BUSY, ended=0, ago=1)  # yesterday: outside today
+
+
+@pytest.fixture
+def today_noon_window():
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    return {"since": (noon - timedelta(hours=12)).isoformat(), "until": noon.isoformat()}
+
+
+async def test_figures_match_a_hand_count(alice, bob, staff, today_noon_window, connected):
+    await sync_to_async(seed_calls)(alice, bob)
+    async with connected(staff) as s:
+        reply = await s.request("calls", "figures", **today_noon_window)
+    figures = reply["payload"]["data"]
+    assert figures["now"] == {"ringing": 1, "in_progress": 1}
+    assert figures["calls"] == 10
+    assert figures["outcomes"] == {
+        "accepted": 5, "rejected": 1, "missed": 1, "busy": 0, "cancelled": 0,
+        "unavailable": 0, "failed": 2,
+    }
+    assert figures["answer_rate"] == round(5 / 9, 4)  # of the 9 no longer ringing
+    # Set-up (connected - created): 2, 3, 4, 5, 10 s; duration (ended - answered): 20, 61,
+    # 122, 243, 609 s. Nearest rank: median the 3rd of 5, p90 the 5th.
+    assert figures["set_up_seconds"] == {"count": 5, "median": 4.0, "p90": 10.0}
+    assert figures["duration_seconds"] == {"count": 5, "median": 122.0, "p90": 609.0}
+
+
+async def test_figures_are_for_staff_and_check_their_window(alice, staff, connected):
+    async with connected(alice) as a, connected(staff) as s:
+        assert (await a.request("calls", "figures"))["payload"]["response_status"] == 403
+        today = (await s.request("calls", "figures"))["payload"]
+        assert today["response_status"] == 200 and today["data"]["calls"] == 0
+        assert today["data"]["answer_rate"] is None
+        backwards = {"since": "2026-12-05T10:00Z", "until": "2026-12-05T09:00Z"}
+        for bad in ({"since": "yesterday"}, backwards):
+            reply = await s.request("calls", "figures", **bad)
+            assert reply["payload"]["response_status"] == 400, bad
+    status, over_rest = await rest(staff, "get", "/api/calls/figures/")
+    assert status == 200 and over_rest["calls"] == 0
+    assert (await rest(alice, "get", "/api/calls/figures/"))[0] == 403
