@@ -5,6 +5,8 @@
 
 import { laterCall } from "./words.js";
 
+// Not less than the server's TODAY_EVERY_SECONDS (calls/figures.py): figures fetched this long
+// after a change were computed after it.
 const FIGURES_EVERY_MS = 1000;
 
 /** Keep each call once, in the later of the states seen (snapshot and pushes in any order). */
