@@ -9,6 +9,7 @@
 
 import { h, replace } from "./dom.js";
 import { SignalInbox, candidateRow } from "./signaling.js";
+import { Ringer, askForNotifications } from "./ringer.js";
 import { callWords, displayName, formatDuration, isFinal, laterCall, otherParty } from "./words.js";
 
 const NOTICES_KEPT = 3;
@@ -20,6 +21,7 @@ export class CallManager {
     this.me = app.me.id;
     this.calls = new Map();
     this.rings = new Map();
+    this.ringer = new Ringer();
     // Calls this tab rang for, or placed: the ones whose outcome it tells in words.
     this.involved = new Set();
     this.active = null;
@@ -73,7 +75,7 @@ export class CallManager {
     } else if (isFinal(call) && this.involved.has(call.id)) {
       this.involved.delete(call.id);
       this.notify(callWords(call, this.me), call);
-    } else if (call.state === "accepted" && rang) {
+    } else if (call.state === "accepted" && rang && this.answering !== call.id) {
       this.notify(`You answered ${displayName(call.caller)} on another tab or device.`, call);
     }
   }
@@ -90,6 +92,7 @@ export class CallManager {
       h("div", { class: "row" }, accept, decline));
     this.rings.set(call.id, card);
     this.ringArea.append(card);
+    this.ringer.start(callWords(call, this.me));
     // Focus goes to Accept, unless the person is typing: Enter must not answer a call for them.
     const typing = document.activeElement && document.activeElement.matches("input, textarea, select");
     if (!typing) accept.focus({ preventScroll: true });
@@ -100,6 +103,7 @@ export class CallManager {
     if (!card) return false;
     card.remove();
     this.rings.delete(callId);
+    if (this.rings.size === 0) this.ringer.stop();
     return true;
   }
 
@@ -111,6 +115,8 @@ export class CallManager {
       card?.querySelectorAll("button").forEach((button) => { button.disabled = false; });
       return;
     }
+    // The accepted push may come before the reply: it is this tab answering, not another one.
+    this.answering = callId;
     try {
       const call = await this.connection.request("calls", { action: "accept", pk: callId });
       this.active = new ActiveCall(this, call, "callee");
@@ -120,6 +126,8 @@ export class CallManager {
       this.unring(callId);
       this.notify(`Could not answer: ${error.message}`);
       if (this.active && this.active.call.id === callId) await this.active.hangup();
+    } finally {
+      this.answering = null;
     }
   }
 
@@ -141,6 +149,7 @@ export class CallManager {
     }
     if (this.placing) return; // a double click places one call
     this.placing = true;
+    askForNotifications(); // from a click: the one moment a browser lets a page ask
     try {
       const call = await this.connection.create("calls", { callee: user.id, room: roomId });
       this.involved.add(call.id);
@@ -393,9 +402,11 @@ class ActiveCall {
   /** The camera and microphone could not start: say why, and end the call saying so. */
   mediaFailed(error) {
     const insecure = typeof window !== "undefined" && window.isSecureContext === false;
-    this.status.textContent = insecure
+    const why = insecure
       ? "Camera and microphone need HTTPS or localhost: the call has ended."
       : `Camera or microphone unavailable (${error.message}): the call has ended.`;
+    this.status.textContent = why;
+    this.manager.notify(why); // the panel closes with the call: the notice stays
     this.report({ state: "failed", reason: "user_media_failed" });
     return null;
   }

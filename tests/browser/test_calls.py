@@ -84,13 +84,25 @@ async def test_a_camera_that_cannot_start_ends_the_call_saying_why(people: Peopl
     )
     await alice.call(bob)
     await bob.ring(alice).get_by_role("button", name="Accept").click()
-    await expect(bob.page.locator(".call-status")).to_contain_text(
-        "Camera or microphone unavailable (Permission denied)"
-    )
+    await expect(bob.notice("Camera or microphone unavailable (Permission denied)"))\
+        .to_be_visible()
+    await expect(bob.notice("You answered Alice on another tab")).to_have_count(0)
     await expect(alice.notice("Call with Bob ended: a camera or microphone could not start"))\
         .to_be_visible()
     ended = await database_sync_to_async(Call.objects.get)()
     assert (ended.state, ended.end_reason) == ("ended", "user_media_failed")
+
+
+async def test_a_ringing_call_flashes_the_title_until_answered(people: People):
+    alice, bob = await people.alice_and_bob()
+    before = await bob.page.title()
+    await alice.call(bob)
+    await expect(bob.page).to_have_title("📞 Alice is calling you")
+    await expect(bob.page).to_have_title(before)  # it flashes
+    await bob.ring(alice).get_by_role("button", name="Accept").click()
+    await expect(bob.page.locator(".call-title")).to_have_text("In a call with Alice")
+    await expect(bob.page).to_have_title(before)
+    assert await bob.page.title() == before
 
 
 async def test_a_declined_call_is_told_to_both(people: People):
