@@ -30,8 +30,17 @@ OUTCOMES: dict[str, Q] = {
     "unavailable": Q(state=State.UNAVAILABLE),
     "failed": FAILED,
 }
-SET_UP = ExpressionWrapper(F("connected_at") - F("created_at"), output_field=DurationField())
-DURATION = ExpressionWrapper(F("ended_at") - F("answered_at"), output_field=DurationField())
+# What is timed, and which calls have it: set-up (invite → media connected) and duration.
+TIMED: dict[str, tuple[ExpressionWrapper, Q]] = {
+    "set_up_seconds": (
+        ExpressionWrapper(F("connected_at") - F("created_at"), output_field=DurationField()),
+        Q(connected_at__isnull=False),
+    ),
+    "duration_seconds": (
+        ExpressionWrapper(F("ended_at") - F("answered_at"), output_field=DurationField()),
+        Q(answered_at__isnull=False, ended_at__isnull=False),
+    ),
+}
 PERCENTILES = {"median": 0.5, "p90": 0.9}
 
 
@@ -79,8 +88,13 @@ def compute(*, window: Window) -> dict:
         total=Count("pk"),
         still_ringing=Count("pk", filter=Q(state=State.RINGING)),
         **{name: Count("pk", filter=q) for name, q in OUTCOMES.items()},
+        **{name: Count("pk", filter=q) for name, (_, q) in TIMED.items()},
     )
     total, ringing = counts.pop("total"), counts.pop("still_ringing")
+    timed = {
+        name: _percentiles(calls.filter(q), value, count=counts.pop(name))
+        for name, (value, q) in TIMED.items()
+    }
     decided = total - ringing
     return {
         "now": now,
@@ -88,10 +102,7 @@ def compute(*, window: Window) -> dict:
         "calls": total,
         "outcomes": counts,
         "answer_rate": round(counts["accepted"] / decided, 4) if decided else None,
-        "set_up_seconds": _percentiles(calls.filter(connected_at__isnull=False), SET_UP),
-        "duration_seconds": _percentiles(
-            calls.filter(answered_at__isnull=False, ended_at__isnull=False), DURATION
-        ),
+        **timed,
     }
 
 
@@ -100,10 +111,10 @@ def _iso(moment: datetime) -> str:
     return str(DateTimeField().to_representation(moment))
 
 
-def _percentiles(calls: QuerySet[Call], expression: ExpressionWrapper) -> dict:
-    """Nearest-rank percentiles of ``expression`` over ``calls``, read at their offsets."""
+def _percentiles(calls: QuerySet[Call], expression: ExpressionWrapper, *, count: int) -> dict:
+    """Nearest-rank percentiles of ``expression`` over the ``count`` ``calls``, each read at
+    its offset."""
     ranked = calls.annotate(value=expression).order_by("value").values_list("value", flat=True)
-    count = calls.count()
     values: dict[str, float | None] = {}
     for name, p in PERCENTILES.items():
         value: timedelta | None = ranked[max(0, math.ceil(p * count) - 1)] if count else None

@@ -25,7 +25,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from djangochannelsrestframework.observer.base_observer import BaseObserver
 
 from consumers import frames
-from project.outage import is_redis_down, redis_outage
+from project.outage import redis_outage
 
 logger = logging.getLogger("parley.delivery")
 
@@ -228,10 +228,7 @@ def publish(group: str, event: dict[str, Any]) -> None:
 def undelivered(group: str, event: dict[str, Any]) -> None:
     """A push the layer refused: said at WARNING, never silent (the write it follows stands);
     during a Redis outage, counted towards it (``project.outage`` says it once)."""
-    exc = sys.exc_info()[1]
-    if is_redis_down(exc):
-        assert exc is not None
-        redis_outage.failed(exc)
+    if redis_outage.noticed(sys.exc_info()[1]):
         return
     logger.warning(
         "Push %s (%s) to group %s could not be delivered",

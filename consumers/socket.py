@@ -29,7 +29,7 @@ from consumers.membership import LEFT, ROOM_DELETED
 from consumers.stream import Stream, model_observer
 from presence.tracker import PresenceUnavailable, tracker
 from project.memory import trimmer
-from project.outage import is_redis_down, redis_outage
+from project.outage import redis_outage
 from rooms.models import Membership, Room
 from rooms.serializers import RoomSerializer
 
@@ -99,9 +99,7 @@ class SocketConsumer:
                 await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
                 return
             except Exception as exc:  # e.g. the channel layer did not answer
-                if is_redis_down(exc):
-                    redis_outage.failed(exc)
-                else:
+                if not redis_outage.noticed(exc):
                     logger.exception("Socket of user %s could not open", self.user.pk)
                 await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
                 return

@@ -11,7 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, Validat
 from django.http import Http404
 from rest_framework import exceptions
 
-from project.outage import is_redis_down, redis_outage
+from project.outage import redis_outage
 
 
 class Conflict(Exception):
@@ -50,8 +50,7 @@ def as_api_exception(exc: Exception) -> exceptions.APIException | None:
     """The DRF exception that ``exc`` stands for; None for anything else (a bug: 500)."""
     if isinstance(exc, exceptions.APIException):
         return exc
-    if is_redis_down(exc):
-        redis_outage.failed(exc)
+    if redis_outage.noticed(exc):
         return ServiceUnavailableError()
     if isinstance(exc, Conflict):
         return ConflictError(str(exc))

@@ -21,11 +21,6 @@ REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutErr
 PROBE_SECONDS = 1.0
 
 
-def is_redis_down(exc: BaseException | None) -> bool:
-    """Whether ``exc`` says Redis could not be reached (not a bug, not a bad command)."""
-    return isinstance(exc, REDIS_DOWN)
-
-
 class Outage:
     """One outage of Redis at a time: when it began, and how many operations it failed."""
 
@@ -37,6 +32,14 @@ class Outage:
     @property
     def down(self) -> bool:
         return self.since is not None
+
+    def noticed(self, exc: BaseException | None) -> bool:
+        """Whether ``exc`` says Redis could not be reached (not a bug, not a bad command); if
+        so it counts towards the outage, and the caller says nothing more."""
+        if not isinstance(exc, REDIS_DOWN):
+            return False
+        self.failed(exc)
+        return True
 
     def failed(self, exc: BaseException) -> None:
         """An operation failed because Redis is unreachable: said once per outage."""
@@ -104,9 +107,7 @@ class RedisOutageFilter(logging.Filter):
     receive loop does, each second): count it towards the outage instead of printing it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        exc: Any = record.exc_info[1] if record.exc_info else None
-        if is_redis_down(exc):
-            redis_outage.failed(exc)
+        if redis_outage.noticed(record.exc_info[1] if record.exc_info else None):
             return False
         # Django logs every 5xx response; the outage's 503s are said once, as above.
         return not (getattr(record, "status_code", None) == 503 and redis_outage.down)

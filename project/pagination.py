@@ -25,11 +25,16 @@ class PageSerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=MAX_LIMIT)
 
 
-def page_of(queryset: QuerySet[M], *, after: int | None = None, limit: int = MAX_LIMIT) -> list[M]:
-    """Up to ``limit`` objects of ``queryset`` with an id above ``after``, in id order."""
+def after_cursor(queryset: QuerySet[M], after: int | None) -> QuerySet[M]:
+    """``queryset`` in id order, from the first id above ``after`` (from the start if None)."""
     if after is not None:
         queryset = queryset.filter(pk__gt=after)
-    return list(queryset.order_by("pk")[:limit])
+    return queryset.order_by("pk")
+
+
+def page_of(queryset: QuerySet[M], *, after: int | None = None, limit: int = MAX_LIMIT) -> list[M]:
+    """Up to ``limit`` objects of ``queryset`` with an id above ``after``, in id order."""
+    return list(after_cursor(queryset, after)[:limit])
 
 
 class IdCursorPagination(LimitOffsetPagination):
@@ -47,10 +52,8 @@ class IdCursorPagination(LimitOffsetPagination):
     ) -> list | None:
         page = PageSerializer(data={"after": request.query_params.get("after")})
         page.is_valid(raise_exception=True)
-        after = page.validated_data.get("after")
-        if after is not None:
-            queryset = queryset.filter(pk__gt=after)
-        self.page = super().paginate_queryset(queryset.order_by("pk"), request, view) or []
+        queryset = after_cursor(queryset, page.validated_data.get("after"))
+        self.page = super().paginate_queryset(queryset, request, view) or []
         return self.page
 
     def get_next_link(self) -> str | None:

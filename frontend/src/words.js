@@ -59,6 +59,13 @@ const FAILURE_WORDS = {
   user_media_failed: "a camera or microphone could not start",
 };
 
+// The same, briefly, for the dashboard's state column.
+const FAILURE_NOTES = {
+  peer_gone: "connection lost",
+  ice_failed: "could not connect",
+  user_media_failed: "no camera or microphone",
+};
+
 function endedWords(call, me, other) {
   const length = call.duration != null ? ` after ${formatDuration(call.duration)}` : "";
   const why = FAILURE_WORDS[call.end_reason];
@@ -71,14 +78,15 @@ export function stateWords(call) {
     ringing: "Ringing",
     accepted: "In progress",
     rejected: "Declined",
-    cancelled: call.end_reason === "user_media_failed" ? "Cancelled (no camera or microphone)" : "Cancelled",
+    cancelled: "Cancelled",
     missed: "Missed",
     busy: "Busy",
     unavailable: "Unavailable",
-    ended: { peer_gone: "Ended (connection lost)", ice_failed: "Ended (could not connect)",
-      user_media_failed: "Ended (no camera or microphone)" }[call.end_reason] ?? "Ended",
+    ended: "Ended",
   };
-  return words[call.state] || call.state;
+  const word = words[call.state] || call.state;
+  const why = FAILURE_NOTES[call.end_reason];
+  return why ? `${word} (${why})` : word;
 }
 
 /** 75.4 → "1:15"; 3725 → "1:02:05". */
