@@ -23,6 +23,8 @@ from calls.serializers import (
     CallSerializer,
     FiguresWindowSerializer,
     IceSerializer,
+    QualityListSerializer,
+    QualitySampleSerializer,
     SdpSerializer,
 )
 from rooms.api import ID, me
@@ -96,6 +98,28 @@ class CallViewSet(viewsets.GenericViewSet):
             call=self.get_object(), user=me(request), **report.validated_data
         )
         return Response(CallSerializer(call).data)
+
+    @extend_schema(
+        request=QualitySampleSerializer,
+        parameters=[QualityListSerializer],
+        responses={200: QualitySampleSerializer(many=True), 201: QualitySampleSerializer},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def quality(self, request: Request, pk: Any = None) -> Response:
+        """GET: the call's quality samples from both parties, oldest first (``last``: only the
+        last few; parties, and staff for any call). POST: report what my client measured."""
+        if request.method == "GET":
+            call = selectors.call_get_for_viewer(user=me(request), pk=int(pk))
+            window = QualityListSerializer(data=request.query_params)
+            window.is_valid(raise_exception=True)
+            samples = selectors.quality_of(call=call, **window.validated_data)
+            return Response(QualitySampleSerializer(samples, many=True).data)
+        measures = QualitySampleSerializer(data=request.data)
+        measures.is_valid(raise_exception=True)
+        sample = services.quality_report(
+            call=self.get_object(), user=me(request), **measures.validated_data
+        )
+        return Response(QualitySampleSerializer(sample).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=SdpSerializer, responses={200: SdpSerializer(many=True), 201: SdpSerializer}

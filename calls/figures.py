@@ -6,6 +6,7 @@ number of calls the way a Python loop would.
 """
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -63,17 +64,21 @@ class Window:
 TODAY_EVERY_SECONDS = 1
 
 
-def figures(*, window: Window | None = None) -> dict:
-    """``window``'s figures; without one, today's, computed once a second for everyone."""
+def figures(*, window: Window | None = None, fresher_than: float | None = None) -> dict:
+    """``window``'s figures; without one, today's, computed once a second for everyone.
+
+    ``fresher_than`` (a ``time.time()``): today's figures must have been computed after it (a
+    push that follows a change must not show figures counted before the change).
+    """
     if window is not None:
         return compute(window=window)
     today = Window.today()
     key = f"calls:figures:{today.since.date().isoformat()}"
     cached = cache.get(key)
-    if cached is None:
-        cached = compute(window=today)
+    if cached is None or (fresher_than is not None and cached[0] < fresher_than):
+        cached = (time.time(), compute(window=today))
         cache.set(key, cached, TODAY_EVERY_SECONDS)
-    return cached
+    return cached[1]
 
 
 def compute(*, window: Window) -> dict:

@@ -59,6 +59,8 @@ class Call(models.Model):
             models.Index(fields=["state", "expires_at"], name="call_state_expiry"),
             models.Index(fields=["caller", "state"], name="call_caller_state"),
             models.Index(fields=["callee", "state"], name="call_callee_state"),
+            # The dashboard's figures count the calls created in a window.
+            models.Index(fields=["created_at"], name="call_created_at"),
         ]
 
     def __str__(self) -> str:
@@ -111,3 +113,40 @@ class Ice(models.Model):
 
     def __str__(self) -> str:
         return f"candidate on call #{self.call_id}"
+
+
+class QualitySample(models.Model):
+    """What one party's client measured of the call's media at one moment (WebRTC getStats).
+
+    Every figure is optional: a client reports what its browser measures. Parley keeps the
+    last ``PARLEY_QUALITY_SAMPLES_KEPT`` samples of a call (calls.services.quality_report).
+    """
+
+    class CandidateType(models.TextChoices):
+        HOST = "host"
+        SRFLX = "srflx"
+        PRFLX = "prflx"
+        RELAY = "relay"
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="quality_samples")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    rtt_ms = models.FloatField(null=True, blank=True)
+    jitter_ms = models.FloatField(null=True, blank=True)
+    # Inbound packets lost since the sender's previous sample, in percent of those expected.
+    loss_percent = models.FloatField(null=True, blank=True)
+    bitrate_in_kbps = models.FloatField(null=True, blank=True)
+    bitrate_out_kbps = models.FloatField(null=True, blank=True)
+    # Of the video received.
+    frame_rate = models.FloatField(null=True, blank=True)
+    frame_width = models.PositiveIntegerField(null=True, blank=True)
+    frame_height = models.PositiveIntegerField(null=True, blank=True)
+    # The selected candidate pair's local candidate: relay means the media goes through TURN.
+    candidate_type = models.CharField(max_length=8, choices=CandidateType.choices, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["call", "id"], name="quality_call_id")]
+
+    def __str__(self) -> str:
+        return f"quality sample on call #{self.call_id}"

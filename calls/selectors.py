@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from calls.models import Call, Ice, Sdp
+from calls.models import Call, Ice, QualitySample, Sdp
 from rooms.models import Membership
 
 
@@ -37,6 +37,14 @@ def calls_history(*, user: User, last: int = 100) -> QuerySet[Call]:
 def call_get_for_party(*, user: User, pk: int) -> Call:
     """The call ``pk`` if ``user`` is one of its parties, else ``Call.DoesNotExist``."""
     return calls_of(user=user).get(pk=pk)
+
+
+def call_get_for_viewer(*, user: User, pk: int) -> Call:
+    """The call ``pk`` if ``user`` is a party or staff (who watch every call on the
+    dashboard), else ``Call.DoesNotExist``."""
+    if user.is_staff:
+        return Call.objects.select_related("caller", "callee").get(pk=pk)
+    return call_get_for_party(user=user, pk=pk)
 
 
 # Parties of calls this process has looked at. A call's parties never change and ids are never
@@ -75,3 +83,12 @@ def calls_for_dashboard(*, recent: int = 100) -> list[Call]:
     live = list(calls.filter(state__in=[Call.State.RINGING, Call.State.ACCEPTED]))
     others = list(calls.exclude(pk__in=[c.pk for c in live])[:recent])
     return sorted([*live, *others], key=lambda call: call.pk, reverse=True)
+
+
+def quality_of(*, call: Call, last: int | None = None) -> list[QualitySample]:
+    """The call's quality samples (both parties), oldest first; only the ``last`` ones if
+    given."""
+    samples = QualitySample.objects.filter(call=call)
+    if last is None:
+        return list(samples.order_by("id"))
+    return list(reversed(samples.order_by("-id")[:last]))

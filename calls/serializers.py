@@ -3,8 +3,9 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from calls import quality
 from calls.figures import Window
-from calls.models import Call, Ice, Sdp
+from calls.models import Call, Ice, QualitySample, Sdp
 from project.serializers import FieldsBuiltOnce
 from rooms.serializers import UserSerializer
 
@@ -99,3 +100,52 @@ class IceSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "username_fragment", "created_at",
         ]
         read_only_fields = ["id", "call", "sender", "created_at"]
+
+
+# The range each measure may take: anything outside is a client bug, refused with a 400.
+MEASURE_LIMITS: dict[str, tuple[float, float]] = {
+    "rtt_ms": (0, 60_000),
+    "jitter_ms": (0, 60_000),
+    "loss_percent": (0, 100),
+    "bitrate_in_kbps": (0, 1_000_000),
+    "bitrate_out_kbps": (0, 1_000_000),
+    "frame_rate": (0, 1_000),
+    "frame_width": (0, 16_384),
+    "frame_height": (0, 16_384),
+}
+
+
+class QualitySampleSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    """A party's measures of the call's media (from WebRTC ``getStats``), and Parley's
+    ``rating`` of them (good, fair, poor: calls.quality). Every measure is optional; a report
+    needs at least one. Unknown fields are ignored, so a client may send more than this
+    server knows."""
+
+    sender = serializers.IntegerField(source="sender_id", read_only=True)
+    call: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    rating = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QualitySample
+        fields = ["id", "call", "sender", "created_at", *MEASURE_LIMITS, "candidate_type", "rating"]
+        read_only_fields = ["id", "call", "sender", "created_at"]
+        extra_kwargs = {
+            name: {"min_value": low, "max_value": high}
+            for name, (low, high) in MEASURE_LIMITS.items()
+        }
+
+    def get_rating(self, sample: QualitySample) -> str | None:
+        return quality.rating(sample)
+
+    def validate(self, attrs: dict) -> dict:
+        if not any(attrs.get(name) is not None for name in MEASURE_LIMITS):
+            raise serializers.ValidationError(
+                f"A report needs at least one measure: {', '.join(MEASURE_LIMITS)}."
+            )
+        return attrs
+
+
+class QualityListSerializer(serializers.Serializer):
+    """Which samples of a call to read: all kept, or only the ``last`` few."""
+
+    last = serializers.IntegerField(min_value=1, max_value=10_000, required=False)

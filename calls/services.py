@@ -18,7 +18,7 @@ from django.db.models.signals import post_save
 from django.utils import timezone
 
 from calls import selectors
-from calls.models import Call, Ice, Sdp
+from calls.models import Call, Ice, QualitySample, Sdp
 from presence.selectors import is_online, live_presence
 from project import ratelimits
 from project.errors import Conflict
@@ -230,6 +230,32 @@ def call_media(*, call: Call, user: User, state: str, reason: str = "") -> Call:
         return _transition(call, to, now=now, reason=reason)
 
     return _answer(call, report)
+
+
+def quality_report(*, call: Call, user: User, **measures: Any) -> QualitySample:
+    """Store what a party's client measured of an accepted call's media (a few seconds' worth;
+    validated by the caller). Rate-limited per user (a client samples every few seconds, not
+    faster); the call keeps its last ``QUALITY_SAMPLES_KEPT`` samples. The observer pushes it
+    to the other party and to staff dashboards.
+    """
+    if user.pk not in call.party_ids():
+        raise PermissionDenied("Only the parties report a call's quality.")
+    if call.state != State.ACCEPTED:
+        raise CallConflict(f"The call is {call.state}; only an accepted call has media to report.")
+    ratelimits.count("QUALITY", user_id=user.pk)
+    sample = QualitySample.objects.create(call=call, sender=user, **measures)
+    kept = max(1, settings.PARLEY["QUALITY_SAMPLES_KEPT"])
+    oldest_kept = (
+        QualitySample.objects.filter(call=call).order_by("-id").values_list("id", flat=True)
+    )[kept - 1 : kept]
+    if oldest_kept:
+        # One statement, no signals: trimming old samples is not news to anyone.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {QualitySample._meta.db_table} WHERE call_id = %s AND id < %s",
+                [call.pk, oldest_kept[0]],
+            )
+    return sample
 
 
 def _party_of(*, call_id: int, sender: User) -> None:

@@ -1,5 +1,9 @@
-"""The ``calls``, ``sdp`` and ``ice`` streams: WebRTC signaling through Parley."""
+"""The ``calls``, ``sdp``, ``ice`` and ``quality`` streams: WebRTC signaling through Parley,
+and what the parties measure of their call."""
 
+import asyncio
+import logging
+import time
 from functools import partial
 from typing import Any
 
@@ -9,17 +13,24 @@ from djangochannelsrestframework.observer.model_observer import Action
 from rest_framework.serializers import BaseSerializer
 
 from calls import figures, selectors, services, turn
-from calls.models import Call, Ice, Sdp
+from calls.figures import Window
+from calls.models import Call, Ice, QualitySample, Sdp
 from calls.serializers import (
     CallCreateSerializer,
     CallMediaSerializer,
     CallSerializer,
     FiguresWindowSerializer,
     IceSerializer,
+    QualityListSerializer,
+    QualitySampleSerializer,
     SdpSerializer,
 )
 from consumers import groups
 from consumers.stream import Stream, data_arg, model_observer, object_id, parse, shared_trips
+
+logger = logging.getLogger(__name__)
+# A dashboard's figures are pushed at most this often, however often calls change.
+FIGURES_PUSH_SECONDS = 1.0
 
 
 class CallPartyStream(Stream):
@@ -29,9 +40,23 @@ class CallPartyStream(Stream):
         """The call ``args[key]`` if I am one of its two parties, else 404."""
         return selectors.call_get_for_party(user=self.user, pk=object_id(args, key))
 
+    async def push_from_other_party(self, message: dict, action: str, request_ids: Any) -> None:
+        """A party never gets its own SDP, candidates or samples echoed back; others never
+        get any."""
+        me = self.user.pk
+        if me in message["parties"] and me != message["data"]["sender"]:
+            await self.reply_push(action=action, data=message["data"], request_ids=request_ids)
+
 
 class CallStream(CallPartyStream):
     """Calls: create (invite), accept, reject, hangup, list, retrieve, subscribe, ice_servers."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Figures subscriptions of this socket: request_id -> window (None: today).
+        self.figures_feeds: dict[Any, Window | None] = {}
+        self.figures_task: asyncio.Task | None = None
+        self.figures_since = 0.0  # the earliest change the next push must include
 
     @action()
     def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
@@ -68,6 +93,53 @@ class CallStream(CallPartyStream):
         """Staff only: calls now, and a window's outcomes, answer rate, set-up and duration."""
         services.dashboard_check(user=self.user)
         return figures.figures(**parse(FiguresWindowSerializer, kwargs)), 200
+
+    @action()
+    async def subscribe_figures(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Staff only: the figures (of today, or of the window ``since``/``until``) pushed
+        now, then again whenever a call changes, at most once per FIGURES_PUSH_SECONDS."""
+        services.dashboard_check(user=self.user)  # no query: fine on the event loop
+        window = parse(FiguresWindowSerializer, kwargs)["window"]
+        await self.call_activity.subscribe(figures=True, request_id=request_id)
+        self.figures_feeds[request_id] = window
+        self.figures_changed()
+        return None, 201
+
+    @action()
+    async def unsubscribe_figures(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Stop the figures subscription made with this request_id."""
+        self.figures_feeds.pop(request_id, None)
+        if not self.figures_feeds:
+            await self.call_activity.unsubscribe(figures=True, request_id=request_id)
+        return None, 204
+
+    def figures_changed(self) -> None:
+        """Calls changed: push fresh figures now, or once the current second is over (changes
+        meanwhile share that one push)."""
+        if not self.figures_since:
+            self.figures_since = time.time()
+        if self.figures_task is None or self.figures_task.done():
+            self.figures_task = asyncio.create_task(self.push_figures())
+
+    async def push_figures(self) -> None:
+        while self.figures_since and self.figures_feeds:
+            since, self.figures_since = self.figures_since, 0.0
+            for request_id, window in list(self.figures_feeds.items()):
+                try:
+                    data = await database_sync_to_async(figures.figures)(
+                        window=window, fresher_than=since
+                    )
+                except Exception:  # the database or cache is down: the next change retries
+                    logger.warning("Dashboard figures could not be computed", exc_info=True)
+                    return
+                if request_id in self.figures_feeds:
+                    await self.reply_push(action="figures", data=data, request_ids=[request_id])
+            await asyncio.sleep(FIGURES_PUSH_SECONDS)
+
+    def disconnect(self) -> None:
+        super().disconnect()
+        if self.figures_task is not None:
+            self.figures_task.cancel()
 
     @action()
     def media(self, **kwargs: Any) -> tuple[Any, int]:
@@ -135,6 +207,10 @@ class CallStream(CallPartyStream):
         **kwargs: Any,
     ) -> None:
         """A call I am part of (or any call, on the dashboard) changed state."""
+        if group == groups.observed(observer, groups.calls_figures()):
+            if self.user.is_staff:
+                self.figures_changed()
+            return
         allowed = self.user.pk in message["parties"] or (
             self.user.is_staff and group == groups.observed(observer, groups.calls_dashboard())
         )
@@ -153,15 +229,22 @@ class CallStream(CallPartyStream):
         yield groups.user_calls(instance.caller_id)
         yield groups.user_calls(instance.callee_id)
         yield groups.calls_dashboard()
+        yield groups.calls_figures()
 
     @call_activity.groups_for_consumer
     def call_activity(  # noqa: F811
-        self, user_id: int | None = None, dashboard: bool = False, **kwargs: Any
+        self,
+        user_id: int | None = None,
+        dashboard: bool = False,
+        figures: bool = False,
+        **kwargs: Any,
     ) -> Any:
         if user_id is not None:
             yield groups.user_calls(user_id)
         if dashboard:
             yield groups.calls_dashboard()
+        if figures:
+            yield groups.calls_figures()
 
 
 class SignalingStream(CallPartyStream):
@@ -208,14 +291,8 @@ class SignalingStream(CallPartyStream):
         )
         return serialized(created, self.serializer_class), 201
 
-    async def push_from_other_party(self, message: dict, action: str, request_ids: Any) -> None:
-        """A party never gets its own SDP or candidates echoed back; others never get any."""
-        me = self.user.pk
-        if me in message["parties"] and me != message["data"]["sender"]:
-            await self.reply_push(action=action, data=message["data"], request_ids=request_ids)
 
-
-def signal_event(instance: Sdp | Ice, serializer: type[BaseSerializer]) -> dict:
+def signal_event(instance: Sdp | Ice | QualitySample, serializer: type[BaseSerializer]) -> dict:
     """An SDP's or candidate's push: its data, and the parties who may receive it. The data is
     kept on the row too: the sender's reply is the same JSON, serialized once."""
     instance._parley_data = data = serializer(instance).data  # type: ignore[union-attr]
@@ -223,13 +300,13 @@ def signal_event(instance: Sdp | Ice, serializer: type[BaseSerializer]) -> dict:
     return {"data": data, "parties": list(parties or ())}
 
 
-def recipient(instance: Sdp | Ice) -> int:
+def recipient(instance: Sdp | Ice | QualitySample) -> int:
     """The party an SDP or candidate is for: the other one."""
     parties = selectors.call_parties(call_id=instance.call_id) or (0, 0)
     return parties[1] if instance.sender_id == parties[0] else parties[0]
 
 
-def serialized(instance: Sdp | Ice, serializer: type[BaseSerializer]) -> Any:
+def serialized(instance: Sdp | Ice | QualitySample, serializer: type[BaseSerializer]) -> Any:
     """The row's data as its push carried it, or serialized now."""
     return getattr(instance, "_parley_data", None) or serializer(instance).data
 
@@ -310,3 +387,100 @@ class IceStream(SignalingStream):
     @ice_activity.groups_for_consumer
     def ice_activity(self, call: int, user_id: int, **kwargs: Any) -> Any:  # noqa: F811
         yield groups.call_signaling(call, "ice", to=user_id)
+
+
+class QualityStream(CallPartyStream):
+    """Call quality: create (report a sample), list, subscribe_call, subscribe_dashboard."""
+
+    @action()
+    def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
+        """Report what my client measured of the call's media (every few seconds)."""
+        fields = data_arg(data)
+        measures = parse(QualitySampleSerializer, fields)
+        sample = services.quality_report(
+            call=self.party_call(fields), user=self.user, **measures
+        )
+        return serialized(sample, QualitySampleSerializer), 201
+
+    @action()
+    def list(self, **kwargs: Any) -> tuple[Any, int]:
+        """The call's samples from both parties, oldest first (``last``: only the last few).
+        Parties, and staff for any call."""
+        call = selectors.call_get_for_viewer(user=self.user, pk=object_id(kwargs, "call"))
+        samples = selectors.quality_of(call=call, **parse(QualityListSerializer, kwargs))
+        return QualitySampleSerializer(samples, many=True).data, 200
+
+    @action()
+    async def subscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Pushes of the other party's samples on this call."""
+        call = await database_sync_to_async(self.party_call)(kwargs)
+        await self.quality_activity.subscribe(
+            call=call.pk, user_id=self.user.pk, request_id=request_id
+        )
+        return None, 201
+
+    @action()
+    async def unsubscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Stop the subscription made with this request_id."""
+        call = object_id(kwargs, "call")
+        await self.quality_activity.unsubscribe(
+            call=call, user_id=self.user.pk, request_id=request_id
+        )
+        return None, 204
+
+    @action()
+    async def subscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Staff only: every sample of every call."""
+        services.dashboard_check(user=self.user)
+        await self.quality_activity.subscribe(dashboard=True, request_id=request_id)
+        return None, 201
+
+    @action()
+    async def unsubscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Stop the dashboard subscription made with this request_id."""
+        await self.quality_activity.unsubscribe(dashboard=True, request_id=request_id)
+        return None, 204
+
+    @model_observer(QualitySample, static=True, cascade=False)
+    async def quality_activity(
+        self,
+        message: dict,
+        observer: Any = None,
+        subscribing_request_ids: Any = (),
+        action: str = "",
+        group: str = "",
+        **kwargs: Any,
+    ) -> None:
+        """A party measured the call: the other party and staff dashboards see it."""
+        if self.user.is_staff and group == groups.observed(
+            observer, groups.calls_dashboard_quality()
+        ):
+            await self.reply_push(
+                action=action, data=message["data"], request_ids=subscribing_request_ids
+            )
+        else:
+            await self.push_from_other_party(message, action, subscribing_request_ids)
+
+    @quality_activity.serializer
+    def quality_activity(  # noqa: F811
+        self, instance: QualitySample, action: Action, **kwargs: Any
+    ) -> dict:
+        return signal_event(instance, QualitySampleSerializer)
+
+    @quality_activity.groups_for_signal
+    def quality_activity(self, instance: QualitySample, **kwargs: Any) -> Any:  # noqa: F811
+        yield groups.call_signaling(instance.call_id, "quality", to=recipient(instance))
+        yield groups.calls_dashboard_quality()
+
+    @quality_activity.groups_for_consumer
+    def quality_activity(  # noqa: F811
+        self,
+        call: int | None = None,
+        user_id: int | None = None,
+        dashboard: bool = False,
+        **kwargs: Any,
+    ) -> Any:
+        if call is not None and user_id is not None:
+            yield groups.call_signaling(call, "quality", to=user_id)
+        if dashboard:
+            yield groups.calls_dashboard_quality()

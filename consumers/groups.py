@@ -47,8 +47,19 @@ def calls_dashboard() -> str:
     return "calls.dashboard"
 
 
+def calls_figures() -> str:
+    """Any call changed: the dashboards' figures are out of date."""
+    return "calls.figures"
+
+
+def calls_dashboard_quality() -> str:
+    """Quality samples of all calls, for staff dashboards."""
+    return "calls.dashboard.quality"
+
+
 def call_signaling(call_id: int, kind: str, to: int) -> str:
-    """One call's SDP (``kind="sdp"``) or ICE (``kind="ice"``) messages for the party ``to``.
+    """One call's SDP (``kind="sdp"``), ICE (``kind="ice"``) or quality samples
+    (``kind="quality"``) for the party ``to``.
 
     One group per receiving party: a sender's own messages never travel back to its process
     (across workers, each relay crosses the channel layer once, to the other party's).

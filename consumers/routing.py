@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from consumers.calls import CallStream, IceStream, SdpStream
+from consumers.calls import CallStream, IceStream, QualityStream, SdpStream
 from consumers.messages import MessageStream
 from consumers.presence import PresenceStream
 from consumers.rooms import RoomStream
@@ -19,6 +19,7 @@ class ParleySocket(SocketConsumer):
         "calls": CallStream,
         "sdp": SdpStream,
         "ice": IceStream,
+        "quality": QualityStream,
     }
 
 

@@ -75,6 +75,7 @@ WIDTH = 100  # rendered frames are wrapped to about this many columns
 UVICORN_WS_MAX_SIZE = 1024 * 1024  # as in `make run`
 APP_FRAME_CAP = 64 * 1024  # PARLEY_MAX_FRAME_BYTES default
 RING_SECONDS = 2  # PARLEY_CALL_RING_SECONDS for the capture (default 60)
+QUALITY_BURST = 3  # PARLEY_QUALITY_BURST for the capture (default 5 per 10 s)
 STUN_URL = "stun:stun.example.org:3478"
 TURN_URL = "turn:turn.example.org:3478"
 STAFF = "sam"
@@ -333,6 +334,9 @@ def server_env(tmp: Path, turn_secret: str) -> dict[str, str]:
         "SECRET_KEY": "protocol-capture-" + uuid.uuid4().hex,
         "PARLEY_AUTH_RATE": "100000/minute",
         "PARLEY_CALL_RING_SECONDS": str(RING_SECONDS),
+        # A small burst over a long window: the 429 comes at the same report every run.
+        "PARLEY_QUALITY_BURST": str(QUALITY_BURST),
+        "PARLEY_QUALITY_BURST_SECONDS": "3600",
         "PARLEY_STUN_URLS": STUN_URL,
         "PARLEY_TURN_URLS": TURN_URL,
         "PARLEY_TURN_SECRET": turn_secret,
@@ -1000,6 +1004,12 @@ ANSWER = "\r\n".join([
     "a=ice-pwd:Vb2uUnP5iqJ1cQe4mA8rYt7w", "a=setup:active", "a=mid:0", "a=sendrecv",
     "a=rtcp-mux", "a=rtpmap:111 opus/48000/2", "",
 ])
+# What a browser's getStats() gives, as the browser app samples it.
+QUALITY = {
+    "rtt_ms": 42.5, "jitter_ms": 3.1, "loss_percent": 0.0, "bitrate_in_kbps": 812.0,
+    "bitrate_out_kbps": 790.4, "frame_rate": 29.8, "frame_width": 640, "frame_height": 480,
+    "candidate_type": "host",
+}
 SHORT_SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"  # for the error examples
 
 
@@ -1139,6 +1149,40 @@ async def call_scenario(  # noqa: C901 - a script, top to bottom
                          lambda d: d.get("id") == C and d.get("connected_at") is not None)
         await bob.request("calls", "media", pk=C, state="sideways", expect=400)
 
+    async with section("call-quality", "alice and bob report what they measure; sam watches"):
+        q = {c.name: c.rid() for c in (alice, bob)}
+        for c in (alice, bob):
+            await c.request("quality", "subscribe_call", call=C, request_id=q[c.name],
+                            expect=201)
+        q_dash = sam.rid()
+        await sam.request("quality", "subscribe_dashboard", request_id=q_dash, expect=201)
+        good = data_of(await alice.request("quality", "create", data={"call": C, **QUALITY},
+                                           expect=201)) or {}
+        await bob.push("quality", q["bob"], "create", has_id(good.get("id", 0)))
+        await sam.push("quality", q_dash, "create", has_id(good.get("id", 0)))
+        lossy = data_of(await bob.request("quality", "create", data={
+            "call": C, "rtt_ms": 310.0, "loss_percent": 9.5, "bitrate_in_kbps": 95.0,
+            "candidate_type": "relay"}, expect=201)) or {}
+        t.check(good.get("rating") == "good" and lossy.get("rating") == "poor",
+                "rated good, then poor")
+        await alice.push("quality", q["alice"], "create", has_id(lossy.get("id", 0)))
+        await sam.push("quality", q_dash, "create", has_id(lossy.get("id", 0)))
+        await sam.request("quality", "unsubscribe_dashboard", request_id=q_dash, expect=204)
+        for c in (alice, bob):
+            await c.request("quality", "unsubscribe_call", call=C, request_id=q[c.name],
+                            expect=204)
+
+    async with section("call-quality-errors", "Bad, too frequent and outsiders' reports"):
+        await bob.request("quality", "create", data={"call": C, "loss_percent": 140},
+                          expect=400)
+        await bob.request("quality", "create", data={"call": C}, expect=400)
+        await carol.request("quality", "create", data={"call": C, "rtt_ms": 20.0}, expect=404)
+        for _ in range(QUALITY_BURST - 1):  # her first report counted too
+            await alice.request("quality", "create", data={"call": C, "rtt_ms": 40.0},
+                                expect=201)
+        await alice.request("quality", "create", data={"call": C, "rtt_ms": 40.0}, expect=429)
+        await bob.request("quality", "list", call=C, last=2, expect=200)
+
     async with section("call-hangup", "alice hangs up: the call ends for both"):
         ended = data_of(await alice.request("calls", "hangup", pk=C, expect=200)) or {}
         t.check(ended.get("state") == "ended" and ended.get("end_reason") == "hangup"
@@ -1219,6 +1263,18 @@ async def call_scenario(  # noqa: C901 - a script, top to bottom
         await bob.request("calls", "retrieve", pk=C, expect=200)
 
     # --- The staff dashboard ------------------------------------------------------------------
+    async with section("calls-figures-live", "sam's dashboard figures, pushed as calls change"):
+        live = sam.rid()
+        await sam.request("calls", "subscribe_figures", request_id=live, expect=201)
+        await sam.push("calls", live, "figures", lambda d: d.get("now", {}).get("ringing") == 0)
+        counted = await invite(carol, "alice", (carol, alice))
+        await sam.push("calls", live, "figures", lambda d: d.get("now", {}).get("ringing") == 1)
+        await carol.request("calls", "hangup", pk=counted, expect=200)
+        for c in (carol, alice):
+            await c.push("calls", sub[c.name], "update", call_is(counted, "cancelled"))
+        await sam.push("calls", live, "figures", lambda d: d.get("now", {}).get("ringing") == 0)
+        await sam.request("calls", "unsubscribe_figures", request_id=live, expect=204)
+
     async with section("calls-dashboard", "sam watches every call"):
         dash = sam.rid()
         await sam.request("calls", "subscribe_dashboard", request_id=dash, expect=201)

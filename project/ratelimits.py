@@ -19,6 +19,7 @@ MESSAGES = {
     "INVITE": "You are inviting people too fast.",
     "CALL": "You are placing calls too fast.",
     "TYPING": "You are sending typing signals too fast.",
+    "QUALITY": "You are sending call quality reports too fast.",
 }
 
 

@@ -15,6 +15,10 @@ _ids = itertools.count(1)
 TIMEOUT = 10
 
 
+# The actions of pushes (a reply carries its request's action instead).
+PUSH_ACTIONS = frozenset({"create", "update", "delete", "revoked", "figures"})
+
+
 class Socket:
     """One client socket through the real ASGI application (origin check, auth, socket consumer)."""
 
@@ -60,7 +64,7 @@ class Socket:
         return await self.wait_for(
             lambda f: f["stream"] == stream
             and f["payload"]["request_id"] == request_id
-            and f["payload"]["action"] in {"create", "update", "delete", "revoked"}
+            and f["payload"]["action"] in PUSH_ACTIONS
         )
 
     async def next_frame(self, timeout: float = TIMEOUT) -> dict:

@@ -75,3 +75,48 @@ async def test_figures_are_for_staff_and_check_their_window(alice, staff, connec
     status, over_rest = await rest(staff, "get", "/api/calls/figures/")
     assert status == 200 and over_rest["calls"] == 0
     assert (await rest(alice, "get", "/api/calls/figures/"))[0] == 403
+
+
+async def next_figures(socket, rid: str, holds) -> dict:
+    """The first figures push (of the subscription ``rid``) for which ``holds`` is true."""
+    while not holds(figures := (await socket.push("calls", rid))["payload"]["data"]):
+        pass
+    return figures
+
+
+@pytest.mark.usefixtures("acquainted")
+async def test_figures_are_pushed_at_once_then_after_every_change(alice, bob, staff, connected):
+    async with connected(alice) as a, connected(bob) as b, connected(staff) as s:
+        await s.request("calls", "subscribe_figures", request_id="f")
+        first = await s.push("calls", "f")
+        assert first["payload"]["action"] == "figures"
+        assert (first["payload"]["data"]["calls"], first["payload"]["data"]["now"]) == (
+            0, {"ringing": 0, "in_progress": 0},
+        )
+        # Today's figures are cached for a second: a push after a change must not reuse them.
+        await s.request("calls", "figures")
+        call = (await a.request("calls", "create", data={"callee": bob.pk}))["payload"]["data"]
+        ringing = await next_figures(s, "f", lambda f: f["now"]["ringing"] == 1)
+        assert ringing["calls"] == 1
+        await b.request("calls", "accept", pk=call["id"])
+        await next_figures(s, "f", lambda f: f["now"] == {"ringing": 0, "in_progress": 1})
+        await a.request("calls", "hangup", pk=call["id"])
+        ended = await next_figures(s, "f", lambda f: f["now"]["in_progress"] == 0)
+        assert (ended["outcomes"]["accepted"], ended["answer_rate"]) == (1, 1.0)
+        await s.request("calls", "unsubscribe_figures", request_id="f")
+        await s.drain()
+        await a.request("calls", "create", data={"callee": bob.pk})
+        await s.assert_silent()
+
+
+async def test_figures_pushes_are_for_staff_and_keep_their_window(alice, staff, connected):
+    async with connected(alice) as a, connected(staff) as s:
+        refused = await a.request("calls", "subscribe_figures", request_id="f")
+        assert refused["payload"]["response_status"] == 403
+        window = {"since": "2026-12-01T00:00Z", "until": "2026-12-02T00:00Z"}
+        await s.request("calls", "subscribe_figures", request_id="w", **window)
+        pushed = (await s.push("calls", "w"))["payload"]["data"]
+        assert pushed["window"] == {
+            "since": "2026-12-01T00:00:00Z", "until": "2026-12-02T00:00:00Z"
+        }
+        await a.assert_silent()
