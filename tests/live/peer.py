@@ -91,3 +91,58 @@ class Peer:
     async def close(self) -> None:
         await self.pc.close()
         await self.socket.close()
+
+
+class QualityMeter:
+    """Turns successive ``getStats()`` reports of a peer connection into Parley quality samples
+    (the ``quality`` stream's fields), as a browser client computes them from its own."""
+
+    OPUS_CLOCK_RATE = 48_000  # aiortc gives jitter in RTP timestamp units
+
+    def __init__(self, pc: RTCPeerConnection) -> None:
+        self.pc = pc
+        self.previous: dict[str, Any] | None = None
+
+    async def sample(self) -> dict[str, Any]:
+        report = await self.pc.getStats()
+        by_type: dict[str, list[Any]] = {}
+        for stats in report.values():
+            by_type.setdefault(stats.type, []).append(stats)
+        transport = by_type["transport"][0]
+        inbound = by_type.get("inbound-rtp", [])
+        # Round-trip times come with the other side's RTCP reports (None until the first).
+        remote = [s for s in by_type.get("remote-inbound-rtp", []) if s.roundTripTime is not None]
+        now = {
+            "at": transport.timestamp.timestamp(),
+            "bytes_in": transport.bytesReceived,
+            "bytes_out": transport.bytesSent,
+            "received": sum(s.packetsReceived for s in inbound),
+            "lost": sum(max(0, s.packetsLost) for s in inbound),
+        }
+        sample: dict[str, Any] = {"candidate_type": self.candidate_type()}
+        if remote:
+            sample["rtt_ms"] = round(max(s.roundTripTime for s in remote) * 1000, 3)
+        if inbound:
+            sample["jitter_ms"] = round(
+                max(s.jitter for s in inbound) / self.OPUS_CLOCK_RATE * 1000, 3
+            )
+        before = self.previous
+        if before is not None and now["at"] > before["at"]:
+            kbits = 8 / 1000 / (now["at"] - before["at"])
+            sample["bitrate_in_kbps"] = round((now["bytes_in"] - before["bytes_in"]) * kbits, 3)
+            sample["bitrate_out_kbps"] = round((now["bytes_out"] - before["bytes_out"]) * kbits, 3)
+            expected = (now["received"] - before["received"]) + (now["lost"] - before["lost"])
+            if expected > 0:
+                sample["loss_percent"] = round(100 * (now["lost"] - before["lost"]) / expected, 3)
+        self.previous = now
+        return sample
+
+    def candidate_type(self) -> str:
+        """The local candidate of the pair ICE nominated (aioice keeps it; aiortc's stats do
+        not report candidate pairs)."""
+        for transceiver in self.pc.getTransceivers():
+            ice = transceiver.sender.transport.transport
+            nominated = ice.iceGatherer._connection._nominated
+            for pair in nominated.values():
+                return str(pair.local_candidate.type)
+        return ""
