@@ -17,7 +17,7 @@ const NOTICES_KEPT = 3;
 export class CallManager {
   constructor(app) {
     this.app = app;
-    this.connection = app.connection;
+    this.api = app.api;
     this.me = app.me.id;
     this.calls = new Map();
     this.rings = new Map();
@@ -33,17 +33,15 @@ export class CallManager {
 
   async start() {
     // Subscribe first, then list: a call that rings in between is in one or the other.
-    this.subscription = await this.connection.subscribe(
-      "calls", { action: "subscribe_calls" }, (call) => this.onCall(call),
-    );
-    this.connection.on("reconnect", () => this.refresh());
+    this.subscription = await this.api.calls.subscribe((call) => this.onCall(call));
+    this.api.connection.on("reconnect", () => this.refresh());
     await this.refresh();
   }
 
   /** Fetch my recent calls: rings that started before this tab opened, states missed offline. */
   async refresh() {
     try {
-      const calls = await this.connection.list("calls");
+      const calls = await this.api.calls.list();
       for (const call of calls.reverse()) {
         if (call.state === "ringing" || this.involved.has(call.id)) this.onCall(call);
       }
@@ -118,7 +116,7 @@ export class CallManager {
     // The accepted push may come before the reply: it is this tab answering, not another one.
     this.answering = callId;
     try {
-      const call = await this.connection.request("calls", { action: "accept", pk: callId });
+      const call = await this.api.calls.accept(callId);
       this.active = new ActiveCall(this, call, "callee");
       this.onCall(call);
       await this.active.begin();
@@ -133,7 +131,7 @@ export class CallManager {
 
   async decline(callId) {
     try {
-      this.onCall(await this.connection.request("calls", { action: "reject", pk: callId }));
+      this.onCall(await this.api.calls.reject(callId));
     } catch (error) {
       this.unring(callId);
       this.notify(`Could not decline: ${error.message}`);
@@ -151,7 +149,7 @@ export class CallManager {
     this.placing = true;
     askForNotifications(); // from a click: the one moment a browser lets a page ask
     try {
-      const call = await this.connection.create("calls", { callee: user.id, room: roomId });
+      const call = await this.api.calls.create({ callee: user.id, room: roomId });
       this.involved.add(call.id);
       if (call.state === "ringing" && call.caller.id !== this.me) {
         // Glare: they are ringing us at this very moment; answering is what we want.
@@ -196,7 +194,7 @@ export class CallManager {
 class ActiveCall {
   constructor(manager, call, role) {
     this.manager = manager;
-    this.connection = manager.connection;
+    this.api = manager.api;
     this.call = call;
     this.role = role;
     this.inbox = new SignalInbox(manager.me);
@@ -282,15 +280,15 @@ class ActiveCall {
 
   /** Subscribe to the other party's SDP and candidates, then fetch what was sent already. */
   async follow() {
-    const spec = { action: "subscribe_call", call: this.call.id };
+    const call = this.call.id;
     this.subscriptions.push(
-      await this.connection.subscribe("sdp", spec, (row) => this.run(() => this.onDescription(row))),
-      await this.connection.subscribe("ice", spec, (row) => this.run(() => this.onCandidate(row))),
+      await this.api.sdp.subscribeCall(call, (row) => this.run(() => this.onDescription(row))),
+      await this.api.ice.subscribeCall(call, (row) => this.run(() => this.onCandidate(row))),
     );
     if (this.closed) return this.unfollow();
     const [descriptions, candidates] = await Promise.all([
-      this.connection.list("sdp", { call: this.call.id }),
-      this.connection.list("ice", { call: this.call.id }),
+      this.api.sdp.list(call),
+      this.api.ice.list(call),
     ]);
     descriptions.forEach((row) => this.run(() => this.onDescription(row)));
     candidates.forEach((row) => this.run(() => this.onCandidate(row)));
@@ -305,7 +303,7 @@ class ActiveCall {
   async startMedia() {
     this.started = true;
     this.status.textContent = "Starting camera and microphone…";
-    const { ice_servers: iceServers } = await this.connection.request("calls", { action: "ice_servers" });
+    const { ice_servers: iceServers } = await this.api.calls.iceServers();
     const pc = new RTCPeerConnection({ iceServers });
     this.pc = pc;
     pc.addEventListener("icecandidate", (event) => this.sendCandidate(event.candidate));
@@ -329,7 +327,7 @@ class ActiveCall {
   async offer() {
     const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
-    await this.connection.create("sdp", { call: this.call.id, type: "offer", sdp: this.pc.localDescription.sdp });
+    await this.api.sdp.create({ call: this.call.id, type: "offer", sdp: this.pc.localDescription.sdp });
   }
 
   async onDescription(row) {
@@ -339,7 +337,7 @@ class ActiveCall {
     for (const candidate of this.inbox.remoteDescriptionSet()) await this.addCandidate(candidate);
     if (description.type === "offer") {
       await this.pc.setLocalDescription(await this.pc.createAnswer());
-      await this.connection.create("sdp", { call: this.call.id, type: "answer", sdp: this.pc.localDescription.sdp });
+      await this.api.sdp.create({ call: this.call.id, type: "answer", sdp: this.pc.localDescription.sdp });
     }
   }
 
@@ -358,7 +356,7 @@ class ActiveCall {
 
   sendCandidate(candidate) {
     if (this.closed) return;
-    this.connection.create("ice", candidateRow(this.call.id, candidate)).catch((error) => {
+    this.api.ice.create(candidateRow(this.call.id, candidate)).catch((error) => {
       console.warn("parley: candidate not sent", error);
     });
   }
@@ -412,7 +410,7 @@ class ActiveCall {
   }
 
   report(media) {
-    this.connection.request("calls", { action: "media", pk: this.call.id, ...media })
+    this.api.calls.media(this.call.id, media)
       .then((call) => this.manager.onCall(call))
       .catch((error) => console.warn("parley: media report not taken", error));
   }
@@ -436,7 +434,7 @@ class ActiveCall {
   async hangup() {
     this.hangupButton.disabled = true;
     try {
-      this.manager.onCall(await this.connection.request("calls", { action: "hangup", pk: this.call.id }));
+      this.manager.onCall(await this.api.calls.hangup(this.call.id));
     } catch (error) {
       this.hangupButton.disabled = false;
       this.status.textContent = `Could not hang up: ${error.message}`;

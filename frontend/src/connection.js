@@ -24,22 +24,6 @@ export const RECONNECT_OPTIONS = {
   minUptime: 3000,
 };
 const REQUEST_TIMEOUT_MS = 15000;
-// The most a paged action (the rooms list, a room's members) answers at once.
-export const PAGE_LIMIT = 100;
-
-/**
- * Every item of a paged list: ask `fetchPage(after)` for the page after the last id held, until
- * a page comes back short. Ids only grow, so nothing added meanwhile is skipped or repeated.
- */
-export async function allPages(fetchPage, limit = PAGE_LIMIT) {
-  const items = [];
-  for (let after = null; ; ) {
-    const page = await fetchPage(after, limit);
-    items.push(...page);
-    if (page.length < limit) return items;
-    after = page[page.length - 1].id;
-  }
-}
 // dcrf-client is compiled TypeScript (CommonJS): `connect` is on `exports.default`, which an ES
 // module's default import reaches with Node's interop (our package is "type": "module").
 const dcrf = dcrfPackage.default ?? dcrfPackage;
@@ -131,29 +115,6 @@ export class Connection {
     } catch (reason) {
       throw asError(reason);
     }
-  }
-
-  list(stream, args = {}) {
-    return this.request(stream, { action: "list", ...args });
-  }
-
-  /** Every page of a paged action: `all("rooms", "members", { pk })`. */
-  all(stream, action, args = {}) {
-    return allPages((after, limit) =>
-      this.request(stream, { action, ...args, limit, ...(after === null ? {} : { after }) }),
-    );
-  }
-
-  create(stream, data) {
-    return this.request(stream, { action: "create", data });
-  }
-
-  patch(stream, pk, data) {
-    return this.request(stream, { action: "patch", pk, data });
-  }
-
-  delete(stream, pk) {
-    return this.request(stream, { action: "delete", pk });
   }
 
   /**

@@ -38,18 +38,16 @@ class Store {
 
 /** The lobby: public rooms and my private rooms, live. */
 export class RoomsStore extends Store {
-  constructor(connection) {
+  constructor(api) {
     super();
-    this.connection = connection;
+    this.api = api;
     this.loaded = false;
   }
 
   async start() {
     // Subscribe first, then list: a room created in between is in one or the other.
-    this.subscription = await this.connection.subscribe(
-      "rooms", { action: "subscribe_rooms" }, (room, action) => this.apply(room, action),
-    );
-    this.connection.on("reconnect", () => this.refresh().catch(() => {}));
+    this.subscription = await this.api.rooms.subscribe((room, action) => this.apply(room, action));
+    this.api.connection.on("reconnect", () => this.refresh().catch(() => {}));
     await this.refresh();
   }
 
@@ -62,7 +60,7 @@ export class RoomsStore extends Store {
 
   /** The full list replaces what we had: rooms deleted while we were away disappear too. */
   async refresh() {
-    const rooms = await this.connection.all("rooms", "list");
+    const rooms = await this.api.rooms.list();
     this.items = new Map(rooms.map((room) => [room.id, room]));
     this.loaded = true;
     this.changed();
@@ -80,9 +78,9 @@ export class RoomsStore extends Store {
  * later state. After a reconnect the snapshot is fetched again.
  */
 export class DashboardStore extends Store {
-  constructor(connection) {
+  constructor(api) {
     super();
-    this.connection = connection;
+    this.api = api;
     this.allowed = null;
     this.loaded = false;
   }
@@ -90,9 +88,7 @@ export class DashboardStore extends Store {
   /** Subscribe if the server lets us (staff), then load the snapshot; resolves to whether it did. */
   async start() {
     try {
-      this.subscription = await this.connection.subscribe(
-        "calls", { action: "subscribe_dashboard" }, (call) => this.apply(call),
-      );
+      this.subscription = await this.api.calls.subscribeDashboard((call) => this.apply(call));
       this.allowed = true;
     } catch (error) {
       if (error.status !== 403) throw error;
@@ -100,7 +96,7 @@ export class DashboardStore extends Store {
     }
     this.changed();
     if (this.allowed) {
-      this.connection.on("reconnect", () => this.load().catch(() => {}));
+      this.api.connection.on("reconnect", () => this.load().catch(() => {}));
       await this.load();
     }
     return this.allowed;
@@ -108,8 +104,8 @@ export class DashboardStore extends Store {
 
   async load() {
     const [calls, figures] = await Promise.all([
-      this.connection.request("calls", { action: "dashboard" }),
-      this.connection.request("calls", { action: "figures" }),
+      this.api.calls.dashboard(),
+      this.api.calls.figures(),
     ]);
     mergeCalls(this.items, calls);
     this.figures = figures;
@@ -129,7 +125,7 @@ export class DashboardStore extends Store {
     if (this.figuresDue) return;
     this.figuresDue = setTimeout(() => {
       this.figuresDue = null;
-      this.connection.request("calls", { action: "figures" })
+      this.api.calls.figures()
         .then((figures) => { this.figures = figures; this.changed(); })
         .catch(() => {});
     }, FIGURES_EVERY_MS);

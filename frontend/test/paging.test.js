@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { allPages } from "../src/connection.js";
+import { allPages } from "../src/protocol.js";
 
 function pagedServer(ids) {
   const asked = [];

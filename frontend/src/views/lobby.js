@@ -35,8 +35,8 @@ function createRoomForm(app) {
       error.textContent = "";
       button.disabled = true;
       try {
-        const room = await app.connection.create("rooms", {
-          name: name.value.trim(), title: title.value.trim(), is_private: isPrivate.checked,
+        const room = await app.api.rooms.create({
+          name: name.value.trim(), title: title.value.trim(), isPrivate: isPrivate.checked,
         });
         app.rooms.apply(room, "create");
         window.location.hash = `#/room/${room.id}`;

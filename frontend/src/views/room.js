@@ -16,7 +16,7 @@ const RETRY_UNAVAILABLE_MS = 5000;
 export class RoomView {
   constructor(app, roomId) {
     this.app = app;
-    this.connection = app.connection;
+    this.api = app.api;
     this.me = app.me;
     this.roomId = roomId;
     this.room = null;
@@ -80,7 +80,7 @@ export class RoomView {
           this.sidebarExtras)));
     const typingTimer = setInterval(() => this.renderTyping(), 1000);
     this.cleanups.push(() => clearInterval(typingTimer));
-    this.cleanups.push(this.connection.on("reconnect", () => this.catchUp()));
+    this.cleanups.push(this.api.connection.on("reconnect", () => this.catchUp()));
     this.cleanups.push(this.app.rooms.watch(() => this.roomChanged()));
     this.load().catch((error) => this.fail(error));
     return () => this.dispose();
@@ -106,18 +106,14 @@ export class RoomView {
   }
 
   async load() {
-    this.room = await this.connection.request("rooms", { action: "retrieve", pk: this.roomId });
+    this.room = await this.api.rooms.retrieve(this.roomId);
     this.renderHeader();
     // Subscribe before fetching: whatever happens in between is in the page or in a push.
-    this.messageSubscription = await this.connection.subscribe(
-      "messages", { action: "subscribe_room", room: this.roomId }, (data, action) => this.onMessagePush(data, action),
-    );
-    this.presenceSubscription = await this.connection.subscribe(
-      "presence", { action: "subscribe_room", room: this.roomId }, (data, action) => this.onPresencePush(data, action),
-    );
+    this.messageSubscription = await this.api.messages.subscribeRoom(this.roomId, (data, action) => this.onMessagePush(data, action));
+    this.presenceSubscription = await this.api.presence.subscribeRoom(this.roomId, (data, action) => this.onPresencePush(data, action));
     if (this.disposed) return this.dispose();
     const [history] = await Promise.all([
-      this.connection.list("messages", { room: this.roomId, limit: PAGE }),
+      this.api.messages.list({ room: this.roomId, limit: PAGE }),
       this.loadMembers(),
     ]);
     this.hasOlder = history.length === PAGE;
@@ -243,7 +239,7 @@ export class RoomView {
       onSubmit: async (event) => {
         event.preventDefault();
         try {
-          const edited = await this.connection.patch("messages", message.id, { body: input.value });
+          const edited = await this.api.messages.patch(message.id, { body: input.value });
           if (this.log.upsert(edited)) this.show([edited.id], { scroll: "none" });
         } catch (problem) {
           error.textContent = problem.message;
@@ -269,7 +265,7 @@ export class RoomView {
 
   async remove(message) {
     try {
-      await this.connection.delete("messages", message.id);
+      await this.api.messages.delete(message.id);
       if (this.log.remove(message.id)) this.unshow(message.id);
     } catch (error) {
       this.notice.textContent = error.message;
@@ -282,7 +278,7 @@ export class RoomView {
     this.scroller.setAttribute("aria-busy", "true");
     const before = this.scroller.scrollHeight;
     try {
-      const page = await this.connection.list("messages", { room: this.roomId, before: this.log.oldestId, limit: PAGE });
+      const page = await this.api.messages.list({ room: this.roomId, before: this.log.oldestId, limit: PAGE });
       this.hasOlder = page.length === PAGE;
       this.show(this.log.merge(page), { scroll: "none" });
       // Keep the message the reader was looking at in place.
@@ -335,7 +331,7 @@ export class RoomView {
   async send(entry) {
     this.showPending(entry, "Sending…");
     try {
-      const message = await this.connection.create("messages", { room: this.roomId, body: entry.body, client_id: entry.clientId });
+      const message = await this.api.messages.create({ room: this.roomId, body: entry.body, clientId: entry.clientId });
       if (this.log.upsert(message)) this.show([message.id], { scroll: "bottom" });
       this.dropPending(entry.clientId);
     } catch (error) {
@@ -375,7 +371,7 @@ export class RoomView {
   }
 
   sendTyping() {
-    if (this.isMember) this.connection.request("presence", { action: "typing", room: this.roomId }).catch(() => {});
+    if (this.isMember) this.api.presence.typing(this.roomId).catch(() => {});
   }
 
   // --- Reconnecting -----------------------------------------------------------------------------
@@ -388,7 +384,7 @@ export class RoomView {
   /** Every message after the id `after`, page by page, shown where it belongs. */
   async fetchAfter(after) {
     for (;;) {
-      const page = await this.connection.list("messages", { room: this.roomId, after, limit: CATCH_UP_PAGE });
+      const page = await this.api.messages.list({ room: this.roomId, after, limit: CATCH_UP_PAGE });
       this.show(this.log.merge(page));
       if (page.length < CATCH_UP_PAGE) return;
       after = page[page.length - 1].id;
@@ -414,7 +410,7 @@ export class RoomView {
     }
     try {
       await this.fetchAfter(this.log.lastSeenId);
-      const latest = await this.connection.list("messages", { room: this.roomId, limit: PAGE });
+      const latest = await this.api.messages.list({ room: this.roomId, limit: PAGE });
       const { touched, removed } = this.log.reconcile(latest);
       this.show(touched);
       removed.forEach((id) => this.unshow(id));
@@ -429,8 +425,8 @@ export class RoomView {
 
   async loadMembers() {
     const [members, online] = await Promise.all([
-      this.connection.all("rooms", "members", { pk: this.roomId }),
-      this.connection.list("presence", { room: this.roomId }),
+      this.api.rooms.members(this.roomId),
+      this.api.presence.list(this.roomId),
     ]);
     this.members = new Map(members.map((membership) => [membership.user.id, membership]));
     this.online = new Set(online.map((user) => user.id));
@@ -494,7 +490,7 @@ export class RoomView {
 
   async join() {
     try {
-      await this.connection.request("rooms", { action: "join", pk: this.roomId });
+      await this.api.rooms.join(this.roomId);
       await this.loadMembers();
       this.composerInput.focus();
     } catch (error) {
@@ -504,7 +500,7 @@ export class RoomView {
 
   async leave() {
     try {
-      await this.connection.request("rooms", { action: "leave", pk: this.roomId });
+      await this.api.rooms.leave(this.roomId);
       window.location.hash = "#/";
     } catch (error) {
       this.notice.textContent = error.message;
@@ -546,7 +542,7 @@ export class RoomView {
           return;
         }
         try {
-          const membership = await this.connection.request("rooms", { action: "invite", pk: this.roomId, user: id });
+          const membership = await this.api.rooms.invite(this.roomId, id);
           status.textContent = `${displayName(membership.user)} can now see this room.`;
           userId.value = "";
           await this.loadMembers();

@@ -1,0 +1,183 @@
+/**
+ * Parley's socket protocol as this app speaks it (docs/protocol.md has the frames): the streams
+ * and the actions it sends, and one small function per use, grouped by stream. Views and stores
+ * go through `app.api`; only this module names a stream or an action (test/protocol.test.js
+ * holds the app to that, and tests/test_frontend_protocol.py checks each action against the
+ * server's consumer for its stream).
+ */
+
+// Every stream the app uses, and every action it sends on each. A subscribe_* action's
+// unsubscribe_* twin is sent by the cancel() of Connection.subscribe. Keep this literal JSON
+// (double quotes, no trailing comma): tests/test_frontend_protocol.py reads it.
+export const STREAMS = deepFreeze({
+  "rooms": ["list", "retrieve", "create", "join", "leave", "invite", "members", "subscribe_rooms"],
+  "messages": ["list", "create", "patch", "delete", "subscribe_room"],
+  "presence": ["list", "typing", "subscribe_room"],
+  "calls": [
+    "list", "create", "accept", "reject", "hangup", "media", "ice_servers", "dashboard", "figures",
+    "subscribe_calls", "subscribe_dashboard"
+  ],
+  "sdp": ["list", "create", "subscribe_call"],
+  "ice": ["list", "create", "subscribe_call"]
+});
+
+function deepFreeze(streams) {
+  Object.values(streams).forEach(Object.freeze);
+  return Object.freeze(streams);
+}
+
+// The most a paged action (the rooms list, a room's members) answers at once.
+export const PAGE_LIMIT = 100;
+
+/**
+ * Every item of a paged list: ask `fetchPage(after)` for the page after the last id held, until
+ * a page comes back short. Ids only grow, so nothing added meanwhile is skipped or repeated.
+ */
+export async function allPages(fetchPage, limit = PAGE_LIMIT) {
+  const items = [];
+  for (let after = null; ; ) {
+    const page = await fetchPage(after, limit);
+    items.push(...page);
+    if (page.length < limit) return items;
+    after = page[page.length - 1].id;
+  }
+}
+
+/** One stream over a Connection: each request and subscription checks its action is in STREAMS. */
+class StreamApi {
+  constructor(connection, stream) {
+    this.connection = connection;
+    this.stream = stream;
+  }
+
+  checked(action) {
+    if (!STREAMS[this.stream].includes(action)) {
+      throw new Error(`"${action}" is not an action of the ${this.stream} stream in STREAMS.`);
+    }
+    return action;
+  }
+
+  /** One request; resolves with the reply's data, rejects with an Error. */
+  send(action, args = {}) {
+    return this.connection.request(this.stream, { action: this.checked(action), ...args });
+  }
+
+  /** Every page of a paged action, read by id cursor. */
+  sendPaged(action, args = {}) {
+    return allPages((after, limit) => this.send(action, { ...args, limit, ...(after === null ? {} : { after }) }));
+  }
+
+  /** `onPush(data, action)` for every push; resolves with `{requestId, cancel()}`. */
+  follow(action, args, onPush) {
+    return this.connection.subscribe(this.stream, { action: this.checked(action), ...args }, onPush);
+  }
+}
+
+/** Rooms I can see, and my membership of them. */
+class RoomsApi extends StreamApi {
+  /** All of them, every page. */
+  list() { return this.sendPaged("list"); }
+
+  retrieve(pk) { return this.send("retrieve", { pk }); }
+
+  create({ name, title, isPrivate }) { return this.send("create", { data: { name, title, is_private: isPrivate } }); }
+
+  join(pk) { return this.send("join", { pk }); }
+
+  leave(pk) { return this.send("leave", { pk }); }
+
+  /** Owner of a private room: make `user` (an id) a member. */
+  invite(pk, user) { return this.send("invite", { pk, user }); }
+
+  /** A room's memberships, every page. */
+  members(pk) { return this.sendPaged("members", { pk }); }
+
+  /** The lobby: rooms created, changed or deleted (or lost from sight). */
+  subscribe(onPush) { return this.follow("subscribe_rooms", {}, onPush); }
+}
+
+/** A room's messages. */
+class MessagesApi extends StreamApi {
+  /** A page of `room`'s messages: the latest, or those `after` / `before` an id. */
+  list({ room, after, before, limit }) { return this.send("list", { room, after, before, limit }); }
+
+  /** Post; the same `clientId` sent again is never stored twice. */
+  create({ room, body, clientId }) { return this.send("create", { data: { room, body, client_id: clientId } }); }
+
+  patch(pk, { body }) { return this.send("patch", { pk, data: { body } }); }
+
+  delete(pk) { return this.send("delete", { pk }); }
+
+  /** New, edited and deleted messages of a room; `revoked` when I lose it. */
+  subscribeRoom(room, onPush) { return this.follow("subscribe_room", { room }, onPush); }
+}
+
+/** Who is online in a room, and who is typing. */
+class PresenceApi extends StreamApi {
+  /** The members online now. */
+  list(room) { return this.send("list", { room }); }
+
+  typing(room) { return this.send("typing", { room }); }
+
+  /** Members coming online (create), going offline (delete), typing (update). */
+  subscribeRoom(room, onPush) { return this.follow("subscribe_room", { room }, onPush); }
+}
+
+/** My calls, and the staff dashboard of everyone's. */
+class CallsApi extends StreamApi {
+  /** My latest calls. */
+  list() { return this.send("list"); }
+
+  /** Ring `callee` (an id), met in `room`. */
+  create({ callee, room }) { return this.send("create", { data: { callee, room } }); }
+
+  accept(pk) { return this.send("accept", { pk }); }
+
+  reject(pk) { return this.send("reject", { pk }); }
+
+  /** End the call (before an answer: cancel or decline it). */
+  hangup(pk) { return this.send("hangup", { pk }); }
+
+  /** Media `state` "connected", or "failed" with the `reason`. */
+  media(pk, { state, reason }) { return this.send("media", { pk, state, reason }); }
+
+  /** `{ice_servers: [...]}` for an RTCPeerConnection. */
+  iceServers() { return this.send("ice_servers"); }
+
+  /** Every state change of my calls, on all my tabs. */
+  subscribe(onPush) { return this.follow("subscribe_calls", {}, onPush); }
+
+  /** Staff: calls not yet ended and the recent ones. */
+  dashboard() { return this.send("dashboard"); }
+
+  /** Staff: today's figures. */
+  figures() { return this.send("figures"); }
+
+  /** Staff: every call's state changes. */
+  subscribeDashboard(onPush) { return this.follow("subscribe_dashboard", {}, onPush); }
+}
+
+/** A call's session descriptions (the sdp stream) or candidates (the ice stream). */
+class SignalsApi extends StreamApi {
+  /** Send one row (`data` has the call and the description or candidate). */
+  create(data) { return this.send("create", { data }); }
+
+  /** Every row of the call sent so far, in order. */
+  list(call) { return this.send("list", { call }); }
+
+  /** The other party's rows as they are sent. */
+  subscribeCall(call, onPush) { return this.follow("subscribe_call", { call }, onPush); }
+}
+
+/** The whole protocol over one Connection: `api.rooms.join(pk)`, `api.calls.accept(pk)`, … */
+export class Api {
+  constructor(connection) {
+    this.connection = connection;
+    this.rooms = new RoomsApi(connection, "rooms");
+    this.messages = new MessagesApi(connection, "messages");
+    this.presence = new PresenceApi(connection, "presence");
+    this.calls = new CallsApi(connection, "calls");
+    this.sdp = new SignalsApi(connection, "sdp");
+    this.ice = new SignalsApi(connection, "ice");
+  }
+}
