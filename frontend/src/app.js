@@ -8,7 +8,7 @@ import { Api } from "./protocol.js";
 import { DashboardStore, RoomsStore } from "./stores.js";
 import { dashboardView } from "./views/dashboard.js";
 import { lobbyView } from "./views/lobby.js";
-import { RoomView } from "./views/room.js";
+import { RoomView } from "./views/room/index.js";
 import { signInView } from "./views/signin.js";
 import { displayName } from "./words.js";
 

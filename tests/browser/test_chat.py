@@ -146,6 +146,27 @@ async def test_the_owner_invites_someone_to_a_private_room(people: People):
     await expect(alice.message("Thanks for the invite")).to_have_count(1)
 
 
+async def test_leaving_a_room_ends_it_on_every_tab_and_it_can_be_joined_again(people: People):
+    alice = await people.guest("Alice")
+    bob = await people.guest("Bob")
+    room = await people.meet(alice, bob, "Harbour talk", "harbour")
+    second_tab = await bob.context.new_page()
+    await second_tab.goto(f"{bob.base_url}/#/room/{room}")
+    await expect(second_tab.get_by_label("Message", exact=True)).to_be_visible()
+
+    await bob.page.get_by_role("button", name="Leave room").click()
+
+    await expect(bob.page.get_by_role("heading", name="Rooms")).to_be_visible()
+    await expect(second_tab.get_by_text("You are no longer a member of this room.")).to_be_visible()
+    await expect(second_tab.get_by_label("Message", exact=True)).to_be_hidden()
+    await expect(second_tab.get_by_role("button", name="Join room")).to_be_hidden()
+    await bob.open_room(room)
+    await expect(bob.page.get_by_label("Message", exact=True)).to_be_hidden()
+    await bob.join_room()
+    await bob.send("Back again")
+    await expect(alice.message("Back again")).to_have_count(1)
+
+
 def post_history(room_id: int, author_id: int, count: int) -> None:
     room = Room.objects.get(pk=room_id)
     author = get_user_model().objects.get(pk=author_id)
