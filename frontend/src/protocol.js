@@ -15,10 +15,11 @@ export const STREAMS = deepFreeze({
   "presence": ["list", "typing", "subscribe_room"],
   "calls": [
     "list", "create", "accept", "reject", "hangup", "media", "ice_servers", "dashboard", "figures",
-    "subscribe_calls", "subscribe_dashboard"
+    "subscribe_calls", "subscribe_dashboard", "subscribe_figures"
   ],
   "sdp": ["list", "create", "subscribe_call"],
-  "ice": ["list", "create", "subscribe_call"]
+  "ice": ["list", "create", "subscribe_call"],
+  "quality": ["list", "create", "subscribe_call", "subscribe_dashboard"]
 });
 
 function deepFreeze(streams) {
@@ -155,6 +156,24 @@ class CallsApi extends StreamApi {
 
   /** Staff: every call's state changes. */
   subscribeDashboard(onPush) { return this.follow("subscribe_dashboard", {}, onPush); }
+
+  /** Staff: today's figures at once, then again as calls change (at most once a second). */
+  subscribeFigures(onPush) { return this.follow("subscribe_figures", {}, onPush); }
+}
+
+/** What the parties of a call measure of its media (getStats samples). */
+class QualityApi extends StreamApi {
+  /** Report my sample of `call`; resolves with it stored and rated. */
+  create(call, sample) { return this.send("create", { data: { call, ...sample } }); }
+
+  /** The call's samples from both parties, oldest first (only the `last` few if given). */
+  list(call, last) { return this.send("list", last ? { call, last } : { call }); }
+
+  /** The other party's samples as they come. */
+  subscribeCall(call, onPush) { return this.follow("subscribe_call", { call }, onPush); }
+
+  /** Staff: every call's samples. */
+  subscribeDashboard(onPush) { return this.follow("subscribe_dashboard", {}, onPush); }
 }
 
 /** A call's session descriptions (the sdp stream) or candidates (the ice stream). */
@@ -179,5 +198,6 @@ export class Api {
     this.calls = new CallsApi(connection, "calls");
     this.sdp = new SignalsApi(connection, "sdp");
     this.ice = new SignalsApi(connection, "ice");
+    this.quality = new QualityApi(connection, "quality");
   }
 }

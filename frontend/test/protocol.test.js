@@ -81,6 +81,15 @@ const USES = [
     "ice", { action: "create", data: { call: 3, candidate: "" } }],
   ["ice.list", (api) => api.ice.list(3), "ice", { action: "list", call: 3 }],
   ["ice.subscribeCall", (api) => api.ice.subscribeCall(3, push), "ice", { action: "subscribe_call", call: 3 }],
+  ["calls.subscribeFigures", (api) => api.calls.subscribeFigures(push), "calls", { action: "subscribe_figures" }],
+  ["quality.create", (api) => api.quality.create(3, { rtt_ms: 42, candidate_type: "host" }),
+    "quality", { action: "create", data: { call: 3, rtt_ms: 42, candidate_type: "host" } }],
+  ["quality.list", (api) => api.quality.list(3), "quality", { action: "list", call: 3 }],
+  ["quality.list last", (api) => api.quality.list(3, 1), "quality", { action: "list", call: 3, last: 1 }],
+  ["quality.subscribeCall", (api) => api.quality.subscribeCall(3, push),
+    "quality", { action: "subscribe_call", call: 3 }],
+  ["quality.subscribeDashboard", (api) => api.quality.subscribeDashboard(push),
+    "quality", { action: "subscribe_dashboard" }],
 ];
 
 for (const [name, use, stream, payload] of USES) {

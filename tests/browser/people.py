@@ -200,9 +200,10 @@ class People:
         await guest.sees_online(host)
         return room
 
-    async def alice_and_bob(self) -> tuple[Person, Person]:
-        """Two guests, Alice and Bob, who met in a public room ("Harbour talk")."""
-        alice = await self.guest("Alice")
+    async def alice_and_bob(self, alice_url: str | None = None) -> tuple[Person, Person]:
+        """Two guests, Alice (at ``alice_url``, e.g. through a proxy) and Bob, who met in a
+        public room ("Harbour talk")."""
+        alice = await self.guest("Alice", base_url=alice_url)
         bob = await self.guest("Bob")
         await self.meet(alice, bob, "Harbour talk", "harbour")
         return alice, bob

@@ -84,7 +84,7 @@ async def test_a_camera_that_cannot_start_ends_the_call_saying_why(people: Peopl
     )
     await alice.call(bob)
     await bob.ring(alice).get_by_role("button", name="Accept").click()
-    await expect(bob.notice("Camera or microphone unavailable (Permission denied)"))\
+    await expect(bob.notice("Camera and microphone unavailable (Permission denied)"))\
         .to_be_visible()
     await expect(bob.notice("You answered Alice on another tab")).to_have_count(0)
     await expect(alice.notice("Call with Bob ended: a camera or microphone could not start"))\
