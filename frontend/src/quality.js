@@ -94,3 +94,19 @@ export function qualityWords(sample) {
   if (sample.candidate_type === "relay") parts.push("via TURN");
   return parts.join(" · ");
 }
+
+/**
+ * One measure of a call's samples as chart columns: the sample times (seconds), then one
+ * column per party (`null` where that party has no sample at that time).
+ */
+export function chartColumns(samples, parties, field) {
+  const times = [...new Set(samples.map((sample) => Date.parse(sample.created_at) / 1000))].sort((a, b) => a - b);
+  const row = new Map(times.map((time, index) => [time, index]));
+  const columns = parties.map(() => times.map(() => null));
+  for (const sample of samples) {
+    const party = parties.indexOf(sample.sender);
+    const value = sample[field];
+    if (party >= 0 && typeof value === "number") columns[party][row.get(Date.parse(sample.created_at) / 1000)] = value;
+  }
+  return [times, ...columns];
+}

@@ -5,10 +5,6 @@
 
 import { laterCall } from "./words.js";
 
-// Not less than the server's TODAY_EVERY_SECONDS (calls/figures.py): figures fetched this long
-// after a change were computed after it.
-const FIGURES_EVERY_MS = 1000;
-
 /** Keep each call once, in the later of the states seen (snapshot and pushes in any order). */
 export function mergeCalls(items, calls) {
   for (const call of calls) items.set(call.id, laterCall(items.get(call.id), call));
@@ -71,11 +67,21 @@ export class RoomsStore extends Store {
   }
 }
 
+/** Keep each sample once, in id order (a snapshot and pushes may both carry it). */
+export function mergeSamples(samples, more) {
+  const byId = new Map(samples.map((sample) => [sample.id, sample]));
+  for (const sample of more) byId.set(sample.id, sample);
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
 /**
  * Staff only: every call not yet ended and the recent ones (the `dashboard` snapshot), then
  * every change (the dashboard subscription). Subscribed before the snapshot is fetched, so a
  * change in between is in the snapshot, in a push, or both: each call is kept once, in its
  * later state. After a reconnect the snapshot is fetched again.
+ *
+ * Also the figures (pushed by the server as calls change) and the calls' quality: the latest
+ * sample of each party, and the whole series of the calls whose detail is open.
  */
 export class DashboardStore extends Store {
   constructor(api) {
@@ -83,6 +89,9 @@ export class DashboardStore extends Store {
     this.api = api;
     this.allowed = null;
     this.loaded = false;
+    this.figures = null;
+    this.latest = new Map(); // call id -> Map(sender id -> latest sample)
+    this.series = new Map(); // call id -> samples, oldest first (calls whose detail is open)
   }
 
   /** Subscribe if the server lets us (staff), then load the snapshot; resolves to whether it did. */
@@ -96,6 +105,12 @@ export class DashboardStore extends Store {
     }
     this.changed();
     if (this.allowed) {
+      // The figures come at once, then after every change: nothing to fetch.
+      await this.api.calls.subscribeFigures((figures) => {
+        this.figures = figures;
+        this.changed();
+      });
+      await this.api.quality.subscribeDashboard((sample) => this.sampled([sample]));
       this.api.connection.on("reconnect", () => this.load().catch(() => {}));
       await this.load();
     }
@@ -103,32 +118,48 @@ export class DashboardStore extends Store {
   }
 
   async load() {
-    const [calls, figures] = await Promise.all([
-      this.api.calls.dashboard(),
-      this.api.calls.figures(),
-    ]);
+    const calls = await this.api.calls.dashboard();
     mergeCalls(this.items, calls);
-    this.figures = figures;
+    // The calls in progress show their latest quality at once; pushes bring the next samples.
+    const live = calls.filter((call) => call.state === "accepted");
+    const recent = await Promise.all(live.map((call) => this.api.quality.list(call.id, 4)));
+    const open = await Promise.all([...this.series.keys()].map((id) => this.api.quality.list(id)));
     this.loaded = true;
-    this.changed();
+    this.sampled([...recent.flat(), ...open.flat()]);
   }
 
   apply(call) {
     if (!call || !call.id) return;
     mergeCalls(this.items, [call]);
     this.changed();
-    this.refreshFigures();
   }
 
-  /** The figures again after calls change: at most once a second, however many change. */
-  refreshFigures() {
-    if (this.figuresDue) return;
-    this.figuresDue = setTimeout(() => {
-      this.figuresDue = null;
-      this.api.calls.figures()
-        .then((figures) => { this.figures = figures; this.changed(); })
-        .catch(() => {});
-    }, FIGURES_EVERY_MS);
+  sampled(samples) {
+    for (const sample of samples) {
+      const parties = this.latest.get(sample.call) ?? new Map();
+      const known = parties.get(sample.sender);
+      if (!known || known.id < sample.id) parties.set(sample.sender, sample);
+      this.latest.set(sample.call, parties);
+      const series = this.series.get(sample.call);
+      if (series) this.series.set(sample.call, mergeSamples(series, [sample]));
+    }
+    this.changed();
+  }
+
+  /** Each party's latest sample of the call (none before its first report). */
+  quality(callId) {
+    return this.latest.get(callId) ?? new Map();
+  }
+
+  /** Keep the whole series of this call's samples (for its chart): fetched, then pushed. */
+  async follow(callId) {
+    if (this.series.has(callId)) return;
+    this.series.set(callId, []);
+    this.sampled(await this.api.quality.list(callId));
+  }
+
+  unfollow(callId) {
+    this.series.delete(callId);
   }
 
   /** Newest first. */

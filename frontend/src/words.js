@@ -98,6 +98,11 @@ export function formatDuration(seconds) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
+/** A set-up time: tenths of a second under a minute ("1.4 s"), as a duration beyond. */
+export function formatSetUp(seconds) {
+  return seconds < 60 ? `${Math.max(0, seconds).toFixed(1)} s` : formatDuration(seconds);
+}
+
 /** An error frame's ``errors`` (strings, or objects of field → messages) as one sentence. */
 export function errorText(errors, fallback = "Something went wrong.") {
   const parts = [];

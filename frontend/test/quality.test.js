@@ -57,3 +57,20 @@ test("a sample in words", () => {
     "RTT 42 ms · loss 0 % · 812 kbit/s in · via TURN");
   assert.equal(qualityWords(null), "");
 });
+
+test("a measure as chart columns: shared times, one column per party, gaps as null", async () => {
+  const { chartColumns } = await import("../src/quality.js");
+  const samples = [
+    { id: 1, sender: 7, created_at: "2026-12-05T10:00:00Z", rtt_ms: 40 },
+    { id: 2, sender: 8, created_at: "2026-12-05T10:00:01Z", rtt_ms: 55 },
+    { id: 3, sender: 7, created_at: "2026-12-05T10:00:04Z", rtt_ms: 42 },
+    { id: 4, sender: 9, created_at: "2026-12-05T10:00:05Z", rtt_ms: 1 }, // not a party
+    { id: 5, sender: 8, created_at: "2026-12-05T10:00:05Z", loss_percent: 1 }, // no rtt
+  ];
+  const t0 = Date.parse("2026-12-05T10:00:00Z") / 1000;
+  assert.deepEqual(chartColumns(samples, [7, 8], "rtt_ms"), [
+    [t0, t0 + 1, t0 + 4, t0 + 5],
+    [40, null, 42, null],
+    [null, 55, null, null],
+  ]);
+});

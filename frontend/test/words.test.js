@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  callWords, errorText, formatDuration, laterCall, stateWords, typingWords,
+  callWords, errorText, formatDuration, formatSetUp, laterCall, stateWords, typingWords,
 } from "../src/words.js";
 
 const alice = { id: 1, username: "guest-a", display_name: "Alice" };
@@ -73,4 +73,10 @@ test("typing indicator words", () => {
   assert.equal(typingWords(["Ann"]), "Ann is typing…");
   assert.equal(typingWords(["Ann", "Bo"]), "Ann and Bo are typing…");
   assert.equal(typingWords(["Ann", "Bo", "Cy"]), "Several people are typing…");
+});
+
+test("a set-up time in tenths of a second, then as a duration", () => {
+  assert.equal(formatSetUp(0.44), "0.4 s");
+  assert.equal(formatSetUp(12), "12.0 s");
+  assert.equal(formatSetUp(75), "1:15");
 });

@@ -1,7 +1,14 @@
-/** Staff: a live table of every call — parties, state, started, duration. */
+/**
+ * Staff: the figures at the top; a live table of every call — parties, state, started,
+ * duration, the quality each party measures; and a call's detail with its quality over time.
+ */
 
 import { h, replace, timeElement } from "../dom.js";
-import { displayName, formatDuration, stateWords } from "../words.js";
+import { qualityWords } from "../quality.js";
+import { displayName, formatDuration, formatSetUp, stateWords } from "../words.js";
+import { CallChart } from "./call-chart.js";
+
+const RATINGS = ["good", "fair", "poor"];
 
 function duration(call, now) {
   if (call.duration != null) return formatDuration(call.duration);
@@ -11,18 +18,76 @@ function duration(call, now) {
   return "—";
 }
 
-function row(call, now) {
+/** Each party's latest sample: the worst rating as a badge, and what each measures. */
+function qualityCell(call, samples) {
+  const parties = [call.caller, call.callee].filter((user) => samples.has(user.id));
+  if (parties.length === 0) return "—";
+  const rating = RATINGS[Math.max(...parties.map((user) => RATINGS.indexOf(samples.get(user.id).rating ?? "good")))];
+  return [
+    h("span", { class: `quality-badge quality-${rating}` }, rating),
+    ...parties.map((user) => h("span", { class: "quality-line", dataset: { userId: user.id } },
+      `${displayName(user)}: ${qualityWords(samples.get(user.id))}`)),
+  ];
+}
+
+function row(call, now, samples, open) {
   return h("tr", { dataset: { callId: call.id, state: call.state } },
-    h("th", { scope: "row" }, `#${call.id}`),
+    h("th", { scope: "row" }, h("button", { type: "button", class: "link-button call-link", "aria-label": `Details of call #${call.id}`,
+      onClick: () => open(call.id) }, `#${call.id}`)),
     h("td", { class: "caller" }, displayName(call.caller)),
     h("td", { class: "callee" }, displayName(call.callee)),
     h("td", { class: "state" }, h("span", { class: `state-pill state-${call.state}` }, stateWords(call))),
     h("td", { class: "started" }, timeElement(call.created_at, true)),
-    h("td", { class: "duration" }, duration(call, now)));
+    h("td", { class: "duration" }, duration(call, now)),
+    h("td", { class: "quality" }, qualityCell(call, samples)));
 }
 
-function seconds(value) {
-  return value == null ? "—" : formatDuration(value);
+function setUp(call) {
+  if (!call.connected_at) return "—";
+  return formatSetUp((Date.parse(call.connected_at) - Date.parse(call.created_at)) / 1000);
+}
+
+/** One call: who, what became of it, and its quality over time. */
+class CallDetail {
+  constructor(store, callId, close) {
+    this.store = store;
+    this.callId = callId;
+    this.facts = h("dl", { class: "call-facts" });
+    this.chart = null;
+    this.element = h("section", { class: "card call-detail", "aria-labelledby": "call-detail-title" },
+      h("div", { class: "call-head" },
+        h("h2", { id: "call-detail-title" }, `Call #${callId}`),
+        h("button", { type: "button", class: "small", onClick: close }, "Close")),
+      this.facts);
+    store.follow(callId).catch(() => {});
+  }
+
+  render(now) {
+    const call = this.store.get(this.callId);
+    if (!call) return;
+    const fact = (label, value) => [h("dt", {}, label), h("dd", {}, value)];
+    replace(this.facts,
+      fact("Parties", `${displayName(call.caller)} → ${displayName(call.callee)}`),
+      fact("State", stateWords(call)),
+      fact("Set-up", setUp(call)),
+      fact("Duration", duration(call, now)),
+      call.end_reason ? fact("Ended by", call.end_reason) : []);
+    if (!this.chart) {
+      this.chart = new CallChart(call);
+      this.element.append(this.chart.element);
+    }
+    this.chart.update(this.store.series.get(this.callId) ?? []);
+  }
+
+  destroy() {
+    this.chart?.destroy();
+    this.store.unfollow(this.callId);
+    this.element.remove();
+  }
+}
+
+function seconds(value, format = formatDuration) {
+  return value == null ? "—" : format(value);
 }
 
 /** Calls now, and today's outcomes, answer rate, set-up time and duration. */
@@ -40,7 +105,7 @@ function figuresList(figures) {
     item("in-progress", "In progress", figures.now.in_progress),
     item("calls", "Calls today", figures.calls),
     item("answer-rate", "Answered", rate),
-    item("set-up", "Set-up, median / p90", `${seconds(figures.set_up_seconds.median)} / ${seconds(figures.set_up_seconds.p90)}`),
+    item("set-up", "Set-up, median / p90", `${seconds(figures.set_up_seconds.median, formatSetUp)} / ${seconds(figures.set_up_seconds.p90, formatSetUp)}`),
     item("duration", "Duration, median / p90", `${seconds(figures.duration_seconds.median)} / ${seconds(figures.duration_seconds.p90)}`),
     item("outcomes", "Outcomes today", outcomes),
   ];
@@ -51,6 +116,19 @@ export function dashboardView(app, container) {
   const figures = h("dl", { class: "figures", "aria-label": "Call figures" });
   const body = h("tbody");
   const empty = h("p", { class: "empty" });
+  const detailArea = h("div");
+  let detail = null;
+  const open = (callId) => {
+    detail?.destroy();
+    detail = new CallDetail(store, callId, close);
+    detailArea.append(detail.element);
+    render();
+    detail.element.scrollIntoView({ block: "nearest" });
+  };
+  const close = () => {
+    detail?.destroy();
+    detail = null;
+  };
   const render = () => {
     if (store.allowed === false) {
       empty.textContent = "The call dashboard is for staff.";
@@ -60,22 +138,24 @@ export function dashboardView(app, container) {
     }
     const now = Date.now();
     replace(figures, figuresList(store.figures));
-    replace(body, store.calls.map((call) => row(call, now)));
+    replace(body, store.calls.map((call) => row(call, now, store.quality(call.id), open)));
     table.hidden = store.calls.length === 0;
     empty.hidden = store.calls.length > 0;
     empty.textContent = store.allowed && store.loaded ? "No calls yet. Calls appear here as they ring." : "Loading…";
+    detail?.render(now);
   };
   const table = h("table", { class: "dashboard-table" },
     h("caption", {}, "Calls in progress and the latest 100, live"),
     h("thead", {}, h("tr", {},
-      ["Call", "Caller", "Callee", "State", "Started", "Duration"].map((name) => h("th", { scope: "col" }, name)))),
+      ["Call", "Caller", "Callee", "State", "Started", "Duration", "Quality"].map((name) => h("th", { scope: "col" }, name)))),
     body);
   replace(container,
     h("section", { class: "card dashboard", "aria-labelledby": "dashboard-title" },
       h("h1", { id: "dashboard-title" }, "Call dashboard"),
       figures,
       empty,
-      h("div", { class: "table-scroll" }, table)));
+      h("div", { class: "table-scroll" }, table)),
+    detailArea);
   render();
   const stop = store.watch(render);
   // Durations of calls in progress count up.
@@ -85,5 +165,6 @@ export function dashboardView(app, container) {
   return () => {
     stop();
     clearInterval(ticker);
+    close();
   };
 }
