@@ -82,8 +82,8 @@ export class App {
       this.banner,
       this.calls.notices,
       this.calls.ringArea,
-      this.calls.panelArea,
-      this.main);
+      // A call and the page: side by side on a wide screen (app.css), the call above otherwise.
+      h("div", { class: "stage" }, this.calls.panelArea, this.main));
   }
 
   showStatus(status) {
