@@ -23,6 +23,9 @@ import { SignalInbox } from "./signaling.js";
 // After the connection drops or fails: how long it may take to come back (by itself, or by an
 // ICE restart) before the call ends as ice_failed.
 export const RECOVER_MS = 15000;
+// A dropped connection often comes back by itself within a few seconds; past this the caller
+// restarts ICE without waiting for "failed" (which Chromium reports only after ~30 s).
+export const RESTART_AFTER_MS = 4000;
 // ICE restarts tried per call before giving up.
 const RESTARTS = 2;
 
@@ -60,6 +63,7 @@ export class PeerCall {
     this.reportedConnected = false;
     this.restarts = 0;
     this.recoverTimer = null;
+    this.restartTimer = null;
     this.sampleTimer = null;
     this.remoteVideo = null;
     this.sampler = new QualitySampler();
@@ -188,7 +192,9 @@ export class PeerCall {
     if (this.closed) return;
     if (state === "connected") {
       this.timers.clearTimeout(this.recoverTimer);
+      this.timers.clearTimeout(this.restartTimer);
       this.recoverTimer = null;
+      this.restartTimer = null;
       this.setStatus("connected");
       if (!this.reportedConnected) {
         this.reportedConnected = true;
@@ -200,13 +206,22 @@ export class PeerCall {
     } else if (state === "disconnected" || state === "failed") {
       this.setStatus("reconnecting");
       this.recoverWithin(RECOVER_MS);
-      // The caller restarts ICE (one side only, so the two restarts never cross); the callee
-      // answers the restart offer as any offer.
-      if (state === "failed" && this.role === "caller" && this.restarts < RESTARTS) {
-        this.restarts += 1;
-        this.run(() => this.offer({ iceRestart: true }));
+      if (state === "failed") this.restartIce();
+      else if (this.restartTimer === null) {
+        this.restartTimer = this.timers.setTimeout(() => {
+          this.restartTimer = null;
+          if (this.status === "reconnecting") this.restartIce();
+        }, RESTART_AFTER_MS);
       }
     }
+  }
+
+  /** The caller restarts ICE (one side only, so two restarts never cross); the callee answers
+   * the restart's offer as any offer. */
+  restartIce() {
+    if (this.role !== "caller" || this.restarts >= RESTARTS || this.closed) return;
+    this.restarts += 1;
+    this.run(() => this.offer({ iceRestart: true }));
   }
 
   recoverWithin(ms) {
@@ -254,6 +269,7 @@ export class PeerCall {
     if (this.closed) return;
     this.closed = true;
     this.timers.clearTimeout(this.recoverTimer);
+    this.timers.clearTimeout(this.restartTimer);
     this.timers.clearInterval(this.sampleTimer);
     if (this.local) this.local.getTracks().forEach((track) => track.stop());
     if (this.pc) this.pc.close();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { PeerCall, RECOVER_MS, sendsVideo } from "../src/peer.js";
+import { PeerCall, RECOVER_MS, RESTART_AFTER_MS, sendsVideo } from "../src/peer.js";
 import { SAMPLE_EVERY_MS } from "../src/quality.js";
 
 const ME = 1;
@@ -153,6 +153,38 @@ test("a failed connection is restarted by the caller, with a new offer over sdp"
   clock.advance(RECOVER_MS * 2);
   assert.equal(call.closed, false);
   assert.deepEqual(sent.media, [{ state: "connected" }]);
+});
+
+test("a connection that stays disconnected is restarted by the caller without waiting for failed", async () => {
+  const { call, sent, clock } = setUp();
+  await call.startMedia();
+  await call.offer();
+  call.pc.goes("connected");
+  call.pc.goes("disconnected");
+  clock.advance(RESTART_AFTER_MS - 1);
+  await settle();
+  assert.equal(sent.descriptions.length, 1);
+  clock.advance(1);
+  await settle();
+  assert.deepEqual(call.pc.log.filter(([what]) => what === "offer").at(-1), ["offer", { iceRestart: true }]);
+  assert.equal(sent.descriptions.length, 2);
+  call.pc.goes("failed"); // then failed too: one more restart, no more than RESTARTS in all
+  call.pc.goes("failed");
+  await settle();
+  assert.equal(sent.descriptions.length, 3);
+});
+
+test("a drop that heals by itself is not restarted", async () => {
+  const { call, sent, clock } = setUp();
+  await call.startMedia();
+  await call.offer();
+  call.pc.goes("connected");
+  call.pc.goes("disconnected");
+  call.pc.goes("connected");
+  clock.advance(RECOVER_MS * 2);
+  await settle();
+  assert.equal(sent.descriptions.length, 1);
+  assert.equal(call.closed, false);
 });
 
 test("the callee does not offer when the connection fails: it answers the caller's restart", async () => {
