@@ -1,5 +1,7 @@
 """One serializer per model: the same JSON on the socket, in pushes, on the dashboard, in REST."""
 
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
 
@@ -136,6 +138,16 @@ class QualitySampleSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
     def get_rating(self, sample: QualitySample) -> str | None:
         return quality.rating(sample)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF reads true as 1: a measure sent as a boolean is a client bug, not a number.
+        if isinstance(data, dict):
+            flags = [name for name in MEASURE_LIMITS if isinstance(data.get(name), bool)]
+            if flags:
+                raise serializers.ValidationError(
+                    {name: ["A number is required, not true or false."] for name in flags}
+                )
+        return super().to_internal_value(data)
 
     def validate(self, attrs: dict) -> dict:
         if not any(attrs.get(name) is not None for name in MEASURE_LIMITS):

@@ -78,6 +78,7 @@ async def test_a_lossy_sample_is_rated_poor_for_everyone(connected, alice, bob):
         {"jitter_ms": "NaN"},
         {"bitrate_in_kbps": "Infinity"},
         {"frame_width": 1.5},
+        {"rtt_ms": True},
         {"candidate_type": "carrier-pigeon"},
         {},  # no measure at all
         {"candidate_type": "relay"},  # a candidate type is not a measure
