@@ -175,6 +175,14 @@ class CallViewSet(viewsets.GenericViewSet):
         window.is_valid(raise_exception=True)
         return Response(figures.figures(**window.validated_data))
 
+    @extend_schema(responses={200: QualitySampleSerializer(many=True)})
+    @action(detail=False, methods=["get"], url_path="live-quality")
+    def live_quality(self, request: Request) -> Response:
+        """Staff only: each party's latest quality sample of every call in progress."""
+        services.dashboard_check(user=me(request))
+        samples = selectors.quality_of_calls_in_progress()
+        return Response(QualitySampleSerializer(samples, many=True).data)
+
     @extend_schema(responses={200: CallSerializer(many=True)})
     @action(detail=False, methods=["get"])
     def dashboard(self, request: Request) -> Response:

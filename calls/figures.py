@@ -47,8 +47,14 @@ PERCENTILES = {"median": 0.5, "p90": 0.9}
 
 @dataclass(frozen=True)
 class Window:
+    """Calls created from ``since`` to ``until``; ``until=None``: to the moment of counting
+    (a window that stays open, as a live dashboard's does)."""
+
     since: datetime
-    until: datetime
+    until: datetime | None = None
+
+    def end(self) -> datetime:
+        return self.until if self.until is not None else timezone.now()
 
     @classmethod
     def today(cls) -> "Window":
@@ -73,12 +79,17 @@ def figures(*, window: Window | None = None, fresher_than: float | None = None) 
     if window is not None:
         return compute(window=window)
     today = Window.today()
-    key = f"calls:figures:{today.since.date().isoformat()}"
+    key = today_key(today)
     cached = cache.get(key)
     if cached is None or (fresher_than is not None and cached[0] < fresher_than):
         cached = (time.time(), compute(window=today))
         cache.set(key, cached, TODAY_EVERY_SECONDS)
     return cached[1]
+
+
+def today_key(today: Window) -> str:
+    """Where today's figures are cached (one entry per day)."""
+    return f"calls:figures:{today.since.date().isoformat()}"
 
 
 def compute(*, window: Window) -> dict:
@@ -88,7 +99,8 @@ def compute(*, window: Window) -> dict:
         ringing=Count("pk", filter=Q(state=State.RINGING)),
         in_progress=Count("pk", filter=Q(state=State.ACCEPTED)),
     )
-    calls = Call.objects.filter(created_at__gte=window.since, created_at__lt=window.until)
+    until = window.end()
+    calls = Call.objects.filter(created_at__gte=window.since, created_at__lt=until)
     counts = calls.aggregate(
         total=Count("pk"),
         still_ringing=Count("pk", filter=Q(state=State.RINGING)),
@@ -103,7 +115,7 @@ def compute(*, window: Window) -> dict:
     decided = total - ringing
     return {
         "now": now,
-        "window": {"since": _iso(window.since), "until": _iso(window.until)},
+        "window": {"since": _iso(window.since), "until": _iso(until)},
         "calls": total,
         "outcomes": counts,
         "answer_rate": round(counts["accepted"] / decided, 4) if decided else None,

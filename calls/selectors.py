@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from calls.models import Call, Ice, QualitySample, Sdp
 from rooms.models import Membership
@@ -92,3 +92,14 @@ def quality_of(*, call: Call, last: int | None = None) -> list[QualitySample]:
     if last is None:
         return list(samples.order_by("id"))
     return list(reversed(samples.order_by("-id")[:last]))
+
+
+def quality_of_calls_in_progress() -> list[QualitySample]:
+    """Each party's latest sample of every call in progress (what a dashboard shows first)."""
+    latest = (
+        QualitySample.objects.filter(call__state=Call.State.ACCEPTED)
+        .values("call_id", "sender_id")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    return list(QualitySample.objects.filter(id__in=latest).order_by("id"))

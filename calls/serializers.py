@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import serializers
 
 from calls import quality
@@ -53,7 +54,7 @@ class CallMediaSerializer(serializers.Serializer):
 
 class FiguresWindowSerializer(serializers.Serializer):
     """The window of the dashboard's figures: calls created from ``since`` to ``until``
-    (ISO 8601; by default today, from midnight UTC to now)."""
+    (ISO 8601; by default today, from midnight UTC; without ``until``, to now)."""
 
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
@@ -62,8 +63,9 @@ class FiguresWindowSerializer(serializers.Serializer):
         if not attrs:
             return {"window": None}  # today, as everyone sees it
         today = Window.today()
-        since, until = attrs.get("since", today.since), attrs.get("until", today.until)
-        if since >= until:
+        # Without ``until`` the window stays open: each count (and each push) runs to its moment.
+        since, until = attrs.get("since", today.since), attrs.get("until")
+        if since >= (until or timezone.now()):
             raise serializers.ValidationError({"until": "The window must end after it starts."})
         return {"window": Window(since=since, until=until)}
 

@@ -250,10 +250,10 @@ def quality_report(*, call: Call, user: User, **measures: Any) -> QualitySample:
     )[kept - 1 : kept]
     if oldest_kept:
         # One statement, no signals: trimming old samples is not news to anyone.
+        table = connection.ops.quote_name(QualitySample._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {QualitySample._meta.db_table} WHERE call_id = %s AND id < %s",
-                [call.pk, oldest_kept[0]],
+                f"DELETE FROM {table} WHERE call_id = %s AND id < %s", [call.pk, oldest_kept[0]]
             )
     return sample
 

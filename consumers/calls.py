@@ -109,32 +109,34 @@ class CallStream(CallPartyStream):
     async def unsubscribe_figures(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the figures subscription made with this request_id."""
         self.figures_feeds.pop(request_id, None)
-        if not self.figures_feeds:
-            await self.call_activity.unsubscribe(figures=True, request_id=request_id)
+        # The group is left once its last request id goes (DCRF counts them).
+        await self.call_activity.unsubscribe(figures=True, request_id=request_id)
         return None, 204
 
     def figures_changed(self) -> None:
         """Calls changed: push fresh figures now, or once the current second is over (changes
-        meanwhile share that one push)."""
-        if not self.figures_since:
-            self.figures_since = time.time()
+        meanwhile share that one push, which counts the latest of them)."""
+        self.figures_since = time.time()
         if self.figures_task is None or self.figures_task.done():
             self.figures_task = asyncio.create_task(self.push_figures())
 
     async def push_figures(self) -> None:
-        while self.figures_since and self.figures_feeds:
-            since, self.figures_since = self.figures_since, 0.0
-            for request_id, window in list(self.figures_feeds.items()):
-                try:
+        try:
+            while self.figures_since and self.figures_feeds:
+                since, self.figures_since = self.figures_since, 0.0
+                for request_id, window in list(self.figures_feeds.items()):
                     data = await database_sync_to_async(figures.figures)(
                         window=window, fresher_than=since
                     )
-                except Exception:  # the database or cache is down: the next change retries
-                    logger.warning("Dashboard figures could not be computed", exc_info=True)
-                    return
-                if request_id in self.figures_feeds:
-                    await self.reply_push(action="figures", data=data, request_ids=[request_id])
-            await asyncio.sleep(FIGURES_PUSH_SECONDS)
+                    if request_id in self.figures_feeds:
+                        await self.reply_push(
+                            action="figures", data=data, request_ids=[request_id]
+                        )
+                await asyncio.sleep(FIGURES_PUSH_SECONDS)
+        except Exception:  # the database or cache is down: the next change tries again
+            logger.warning("Dashboard figures could not be computed", exc_info=True)
+        finally:
+            self.figures_since = 0.0
 
     def disconnect(self) -> None:
         super().disconnect()
@@ -390,7 +392,8 @@ class IceStream(SignalingStream):
 
 
 class QualityStream(CallPartyStream):
-    """Call quality: create (report a sample), list, subscribe_call, subscribe_dashboard."""
+    """Call quality: create (report a sample), list, latest, subscribe_call,
+    subscribe_dashboard."""
 
     @action()
     def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
@@ -408,6 +411,13 @@ class QualityStream(CallPartyStream):
         Parties, and staff for any call."""
         call = selectors.call_get_for_viewer(user=self.user, pk=object_id(kwargs, "call"))
         samples = selectors.quality_of(call=call, **parse(QualityListSerializer, kwargs))
+        return QualitySampleSerializer(samples, many=True).data, 200
+
+    @action()
+    def latest(self, **kwargs: Any) -> tuple[Any, int]:
+        """Staff only: each party's latest sample of every call in progress."""
+        services.dashboard_check(user=self.user)
+        samples = selectors.quality_of_calls_in_progress()
         return QualitySampleSerializer(samples, many=True).data, 200
 
     @action()

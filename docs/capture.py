@@ -1167,6 +1167,10 @@ async def call_scenario(  # noqa: C901 - a script, top to bottom
                 "rated good, then poor")
         await alice.push("quality", q["alice"], "create", has_id(lossy.get("id", 0)))
         await sam.push("quality", q_dash, "create", has_id(lossy.get("id", 0)))
+        latest = data_of(await sam.request("quality", "latest", expect=200)) or []
+        t.check(sorted(x.get("id", 0) for x in latest)
+                == sorted([good.get("id", 0), lossy.get("id", 0)]),
+                "each party's latest sample")
         await sam.request("quality", "unsubscribe_dashboard", request_id=q_dash, expect=204)
         for c in (alice, bob):
             await c.request("quality", "unsubscribe_call", call=C, request_id=q[c.name],

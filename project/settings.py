@@ -281,7 +281,7 @@ PARLEY: dict[str, Any] = {
     # Call quality reports: a client samples every few seconds (ours: every 4 s).
     "QUALITY_BURST": env_int("PARLEY_QUALITY_BURST", 5),
     "QUALITY_BURST_SECONDS": env_int("PARLEY_QUALITY_BURST_SECONDS", 10),
-    # Quality samples kept per call (both parties): the last 30 minutes at one per 5 s each.
+    # Quality samples kept per call (both parties): the last 24 minutes at one per 4 s each.
     "QUALITY_SAMPLES_KEPT": env_int("PARLEY_QUALITY_SAMPLES_KEPT", 720),
     # Guests idle this many days are deactivated by `manage.py expire_guests` (run it daily).
     "GUEST_TTL_DAYS": env_int("PARLEY_GUEST_TTL", 30),

@@ -166,3 +166,23 @@ async def test_a_sample_reported_over_rest_reaches_the_other_partys_socket(
         assert (await b.push("quality", "q"))["payload"]["data"] == sent
         bad = await rest(alice, "post", f"/api/calls/{call['id']}/quality/", {"rtt_ms": -5})
         assert bad[0] == 400
+
+
+async def test_a_dashboard_gets_each_partys_latest_sample_of_calls_in_progress(
+    connected, alice, bob, carol, staff, settings
+):
+    settings.PARLEY = {**settings.PARLEY, "QUALITY_BURST": 100}
+    async with connected(alice) as a, connected(bob) as b, connected(staff) as s, connected(
+        carol
+    ) as c:
+        call = await accepted_call(a, b, bob)
+        for rtt in (10, 11):
+            await report(a, call["id"], rtt_ms=rtt)
+        await report(b, call["id"], rtt_ms=20)
+        latest = (await s.request("quality", "latest"))["payload"]["data"]
+        assert sorted((x["sender"], x["rtt_ms"]) for x in latest) == [(alice.pk, 11), (bob.pk, 20)]
+        assert (await c.request("quality", "latest"))["payload"]["response_status"] == 403
+        status, over_rest = await rest(staff, "get", "/api/calls/live-quality/")
+        assert (status, len(over_rest)) == (200, 2)
+        await a.request("calls", "hangup", pk=call["id"])
+        assert (await s.request("quality", "latest"))["payload"]["data"] == []  # ended

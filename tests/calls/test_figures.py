@@ -4,8 +4,10 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.cache import cache
 from django.utils import timezone
 
+from calls.figures import Window, today_key
 from calls.models import Call
 from tests.rest.test_calls_api import rest
 
@@ -120,3 +122,49 @@ async def test_figures_pushes_are_for_staff_and_keep_their_window(alice, staff, 
             "since": "2026-12-01T00:00:00Z", "until": "2026-12-02T00:00:00Z"
         }
         await a.assert_silent()
+
+
+@pytest.mark.usefixtures("acquainted")
+async def test_a_push_counts_the_latest_change_even_after_a_fresh_count_elsewhere(
+    alice, bob, carol, staff, connected, monkeypatch
+):
+    # Today's count cached long enough to be offered to the push that follows the last change.
+    monkeypatch.setattr("calls.figures.TODAY_EVERY_SECONDS", 30)
+    async with (
+        connected(alice) as a, connected(bob), connected(carol) as c, connected(staff) as s
+    ):
+        await s.request("calls", "subscribe_figures", request_id="f")
+        await next_figures(s, "f", lambda f: f["calls"] == 0)
+        first = (await a.request("calls", "create", data={"callee": bob.pk}))["payload"]["data"]
+        await next_figures(s, "f", lambda f: f["now"]["ringing"] == 1)
+        # Within the second this socket waits before its next push: a change, a count made
+        # after it (cached for everyone), then another change the push must still include.
+        await a.request("calls", "hangup", pk=first["id"])
+        await sync_to_async(cache.delete)(today_key(Window.today()))  # as when it expires
+        assert (await rest(staff, "get", "/api/calls/figures/"))[1]["calls"] == 1
+        await c.request("calls", "create", data={"callee": bob.pk})
+        latest = await next_figures(s, "f", lambda f: f["calls"] == 2)
+        assert latest["now"]["ringing"] == 1
+
+
+@pytest.mark.usefixtures("acquainted")
+async def test_an_open_window_keeps_counting_new_calls(alice, bob, staff, connected):
+    async with connected(alice) as a, connected(staff) as s:
+        since = (timezone.now() - timedelta(days=2)).isoformat()
+        await s.request("calls", "subscribe_figures", request_id="w", since=since)
+        await next_figures(s, "w", lambda f: f["calls"] == 0)
+        await a.request("calls", "create", data={"callee": bob.pk})
+        await next_figures(s, "w", lambda f: f["calls"] == 1)
+
+
+async def test_unsubscribing_each_figures_subscription_stops_the_pushes(
+    alice, bob, staff, connected, acquainted
+):
+    async with connected(alice) as a, connected(staff) as s:
+        for rid in ("one", "two"):
+            await s.request("calls", "subscribe_figures", request_id=rid)
+        for rid in ("one", "two"):
+            await s.request("calls", "unsubscribe_figures", request_id=rid)
+        await s.drain()
+        await a.request("calls", "create", data={"callee": bob.pk})
+        await s.assert_silent()
