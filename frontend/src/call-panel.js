@@ -39,7 +39,9 @@ export class ActiveCall {
         description: ({ type, sdp }) => this.api.sdp.create({ call: id, type, sdp }),
         candidate: (candidate) => this.api.ice.create(candidateRow(id, candidate)),
         media: (report) => this.api.calls.media(id, report).then((updated) => this.manager.onCall(updated)),
-        quality: (sample) => this.api.quality.create(id, sample),
+        // While the socket is down a sample would wait and go late, stamped with the wrong time.
+        quality: (sample) => (this.api.connection.status === "connected"
+          ? this.api.quality.create(id, sample) : Promise.resolve(null)),
       },
     });
     this.buildPanel();
@@ -89,6 +91,8 @@ export class ActiveCall {
       .on("status", (status, words) => {
         this.status.textContent = words;
         this.panel.dataset.media = status;
+        // The last sample says nothing of a connection that is down.
+        if (status !== "connected") this.quality.hidden = true;
       })
       .on("local", (stream, { audioOnly }) => {
         this.localVideo.srcObject = stream;
@@ -122,6 +126,7 @@ export class ActiveCall {
   }
 
   renderQuality() {
+    if (this.peer.status !== "connected") return;
     const rating = worse(this.mine?.rating, this.theirs?.rating);
     this.quality.hidden = false;
     this.quality.dataset.rating = rating;

@@ -23,6 +23,9 @@ import { SignalInbox } from "./signaling.js";
 // After the connection drops or fails: how long it may take to come back (by itself, or by an
 // ICE restart) before the call ends as ice_failed.
 export const RECOVER_MS = 15000;
+// The first connection may take longer (the other party may still be allowing their camera);
+// past this without media the call ends as ice_failed.
+export const CONNECT_MS = 45000;
 // A dropped connection often comes back by itself within a few seconds; past this the caller
 // restarts ICE without waiting for "failed" (which Chromium reports only after ~30 s).
 export const RESTART_AFTER_MS = 4000;
@@ -96,6 +99,7 @@ export class PeerCall {
 
   /** The peer connection, then the camera and microphone; audio only when only the camera fails. */
   async startMedia() {
+    if (this.closed) return; // hung up while the ICE servers were fetched
     this.setStatus("starting");
     const pc = new this.RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
@@ -114,6 +118,7 @@ export class PeerCall {
     if (this.audioOnly && this.role === "caller") pc.addTransceiver("video", { direction: "recvonly" });
     this.emit("local", local, { audioOnly: this.audioOnly });
     this.setStatus("connecting");
+    this.recoverWithin(CONNECT_MS, "The call could not connect: it has ended.");
   }
 
   async openDevices() {
@@ -123,6 +128,7 @@ export class PeerCall {
     try {
       return await this.getUserMedia({ audio: true, video: true });
     } catch (cameraError) {
+      if (this.closed) return null;
       try {
         const audio = await this.getUserMedia({ audio: true });
         this.audioOnly = true;
@@ -155,6 +161,10 @@ export class PeerCall {
     const description = this.inbox.description(row);
     if (!description || !this.pc) return;
     await this.pc.setRemoteDescription(description);
+    if (description.type === "answer" && this.restartWanted) {
+      this.restartWanted = false;
+      this.restartIce(); // wanted while an offer was out: now that it is answered
+    }
     for (const candidate of this.inbox.remoteDescriptionSet()) await this.addCandidate(candidate);
     const video = sendsVideo(description.sdp);
     if (video !== this.remoteVideo) {
@@ -219,18 +229,22 @@ export class PeerCall {
   /** The caller restarts ICE (one side only, so two restarts never cross); the callee answers
    * the restart's offer as any offer. */
   restartIce() {
-    if (this.role !== "caller" || this.restarts >= RESTARTS || this.closed) return;
+    this.timers.clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    if (this.role !== "caller" || this.restarts >= RESTARTS || this.closed || !this.pc) return;
+    if (this.pc.signalingState && this.pc.signalingState !== "stable") {
+      this.restartWanted = true; // an offer is out: two would cross
+      return;
+    }
     this.restarts += 1;
     this.run(() => this.offer({ iceRestart: true }));
   }
 
-  recoverWithin(ms) {
+  recoverWithin(ms, words = "The connection was lost and could not be recovered: the call has ended.") {
     if (this.recoverTimer !== null) return;
     this.recoverTimer = this.timers.setTimeout(() => {
       this.recoverTimer = null;
-      if (this.status !== "connected") {
-        this.fail("ice_failed", "The connection was lost and could not be recovered: the call has ended.");
-      }
+      if (this.status !== "connected") this.fail("ice_failed", words);
     }, ms);
   }
 
@@ -246,8 +260,9 @@ export class PeerCall {
     if (this.closed || !this.pc) return;
     try {
       const sample = this.sampler.sample(await this.pc.getStats());
-      if (this.status !== "connected" || !hasMeasure(sample)) return;
-      this.emit("quality", await this.send.quality(sample));
+      if (this.closed || this.status !== "connected" || !hasMeasure(sample)) return;
+      const stored = await this.send.quality(sample); // null: not sent (the socket is down)
+      if (stored && !this.closed) this.emit("quality", stored);
     } catch (error) {
       console.warn("parley: quality sample not taken", error);
     }

@@ -19,7 +19,7 @@ export const STREAMS = deepFreeze({
   ],
   "sdp": ["list", "create", "subscribe_call"],
   "ice": ["list", "create", "subscribe_call"],
-  "quality": ["list", "create", "subscribe_call", "subscribe_dashboard"]
+  "quality": ["list", "create", "latest", "subscribe_call", "subscribe_dashboard"]
 });
 
 function deepFreeze(streams) {
@@ -168,6 +168,9 @@ class QualityApi extends StreamApi {
 
   /** The call's samples from both parties, oldest first (only the `last` few if given). */
   list(call, last) { return this.send("list", last ? { call, last } : { call }); }
+
+  /** Staff: each party's latest sample of every call in progress. */
+  latest() { return this.send("latest"); }
 
   /** The other party's samples as they come. */
   subscribeCall(call, onPush) { return this.follow("subscribe_call", { call }, onPush); }

@@ -67,6 +67,9 @@ export class RoomsStore extends Store {
   }
 }
 
+// A chart keeps no more samples than the server does (PARLEY_QUALITY_SAMPLES_KEPT's default).
+const SERIES_KEPT = 720;
+
 /** Keep each sample once, in id order (a snapshot and pushes may both carry it). */
 export function mergeSamples(samples, more) {
   const byId = new Map(samples.map((sample) => [sample.id, sample]));
@@ -90,6 +93,7 @@ export class DashboardStore extends Store {
     this.allowed = null;
     this.loaded = false;
     this.figures = null;
+    this.watching = null; // the figures and quality subscriptions, while the dashboard is open
     this.latest = new Map(); // call id -> Map(sender id -> latest sample)
     this.series = new Map(); // call id -> samples, oldest first (calls whose detail is open)
   }
@@ -105,27 +109,53 @@ export class DashboardStore extends Store {
     }
     this.changed();
     if (this.allowed) {
-      // The figures come at once, then after every change: nothing to fetch.
-      await this.api.calls.subscribeFigures((figures) => {
-        this.figures = figures;
-        this.changed();
-      });
-      await this.api.quality.subscribeDashboard((sample) => this.sampled([sample]));
       this.api.connection.on("reconnect", () => this.load().catch(() => {}));
       await this.load();
     }
     return this.allowed;
   }
 
+  /**
+   * The dashboard is on screen: follow the figures (the server pushes them at once, then after
+   * every change) and every call's quality. Other pages of a staff tab need neither.
+   */
+  async open() {
+    if (!this.allowed || this.watching) return;
+    this.watching = [];
+    const watching = this.watching;
+    watching.push(
+      await this.api.calls.subscribeFigures((figures) => {
+        this.figures = figures;
+        this.changed();
+      }),
+      await this.api.quality.subscribeDashboard((sample) => this.sampled([sample])),
+    );
+    if (this.watching !== watching) watching.forEach((subscription) => subscription.cancel());
+    else await this.loadQuality();
+  }
+
+  close() {
+    (this.watching ?? []).forEach((subscription) => subscription.cancel?.());
+    this.watching = null;
+    this.series.clear();
+  }
+
   async load() {
-    const calls = await this.api.calls.dashboard();
-    mergeCalls(this.items, calls);
-    // The calls in progress show their latest quality at once; pushes bring the next samples.
-    const live = calls.filter((call) => call.state === "accepted");
-    const recent = await Promise.all(live.map((call) => this.api.quality.list(call.id, 4)));
-    const open = await Promise.all([...this.series.keys()].map((id) => this.api.quality.list(id)));
+    mergeCalls(this.items, await this.api.calls.dashboard());
     this.loaded = true;
-    this.sampled([...recent.flat(), ...open.flat()]);
+    // Quality of calls no longer listed is not kept.
+    for (const id of this.latest.keys()) if (!this.items.has(id)) this.latest.delete(id);
+    if (this.watching) await this.loadQuality();
+    this.changed();
+  }
+
+  /** Each party's latest sample of the calls in progress, and the series of open details. */
+  async loadQuality() {
+    const [latest, ...open] = await Promise.all([
+      this.api.quality.latest(),
+      ...[...this.series.keys()].map((id) => this.api.quality.list(id)),
+    ]);
+    this.sampled([...latest, ...open.flat()]);
   }
 
   apply(call) {
@@ -135,14 +165,15 @@ export class DashboardStore extends Store {
   }
 
   sampled(samples) {
+    const byCall = new Map();
     for (const sample of samples) {
       const parties = this.latest.get(sample.call) ?? new Map();
       const known = parties.get(sample.sender);
       if (!known || known.id < sample.id) parties.set(sample.sender, sample);
       this.latest.set(sample.call, parties);
-      const series = this.series.get(sample.call);
-      if (series) this.series.set(sample.call, mergeSamples(series, [sample]));
+      if (this.series.has(sample.call)) byCall.set(sample.call, [...(byCall.get(sample.call) ?? []), sample]);
     }
+    for (const [id, more] of byCall) this.series.set(id, mergeSamples(this.series.get(id), more).slice(-SERIES_KEPT));
     this.changed();
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { PeerCall, RECOVER_MS, RESTART_AFTER_MS, sendsVideo } from "../src/peer.js";
+import { CONNECT_MS, PeerCall, RECOVER_MS, RESTART_AFTER_MS, sendsVideo } from "../src/peer.js";
 import { SAMPLE_EVERY_MS } from "../src/quality.js";
 
 const ME = 1;
@@ -21,6 +21,7 @@ class FakePeerConnection {
     this.transceivers = [];
     this.candidates = [];
     this.connectionState = "new";
+    this.signalingState = "stable";
     this.localDescription = null;
     this.remoteDescription = null;
     this.stats = new Map();
@@ -35,8 +36,15 @@ class FakePeerConnection {
   addTransceiver(kind, init) { this.transceivers.push([kind, init.direction]); }
   async createOffer(options) { this.offers += 1; this.log.push(["offer", options ?? null]); return { type: "offer", sdp: `${SDP_AV}offer ${this.offers}` }; }
   async createAnswer() { return { type: "answer", sdp: `${SDP_AV}answer` }; }
-  async setLocalDescription(description) { this.localDescription = description; }
-  async setRemoteDescription(description) { this.remoteDescription = description; this.log.push(["remote", description.type]); }
+  async setLocalDescription(description) {
+    this.localDescription = description;
+    this.signalingState = description.type === "offer" ? "have-local-offer" : "stable";
+  }
+  async setRemoteDescription(description) {
+    this.remoteDescription = description;
+    this.signalingState = description.type === "offer" ? "have-remote-offer" : "stable";
+    this.log.push(["remote", description.type]);
+  }
   async addIceCandidate(candidate) {
     if (!this.remoteDescription) throw new Error("no remote description");
     this.candidates.push(candidate ? candidate.candidate : null);
@@ -144,6 +152,7 @@ test("a failed connection is restarted by the caller, with a new offer over sdp"
   const { call, sent, clock } = setUp();
   await call.startMedia();
   await call.offer();
+  await call.onDescription(row(1, { type: "answer", sdp: SDP_AV }));
   call.pc.goes("connected");
   call.pc.goes("failed");
   await settle();
@@ -159,6 +168,7 @@ test("a connection that stays disconnected is restarted by the caller without wa
   const { call, sent, clock } = setUp();
   await call.startMedia();
   await call.offer();
+  await call.onDescription(row(1, { type: "answer", sdp: SDP_AV }));
   call.pc.goes("connected");
   call.pc.goes("disconnected");
   clock.advance(RESTART_AFTER_MS - 1);
@@ -168,10 +178,47 @@ test("a connection that stays disconnected is restarted by the caller without wa
   await settle();
   assert.deepEqual(call.pc.log.filter(([what]) => what === "offer").at(-1), ["offer", { iceRestart: true }]);
   assert.equal(sent.descriptions.length, 2);
-  call.pc.goes("failed"); // then failed too: one more restart, no more than RESTARTS in all
+  // Failed while the restart's offer is out: no second offer to cross it…
+  call.pc.goes("failed");
+  await settle();
+  assert.equal(sent.descriptions.length, 2);
+  // …until it is answered; and no more than two restarts in all.
+  await call.onDescription(row(2, { type: "answer", sdp: SDP_AV }));
+  await settle();
+  assert.equal(sent.descriptions.length, 3);
+  await call.onDescription(row(3, { type: "answer", sdp: SDP_AV }));
   call.pc.goes("failed");
   await settle();
   assert.equal(sent.descriptions.length, 3);
+});
+
+test("a call that never connects ends as ice_failed, saying so", async () => {
+  const { call, sent, events, clock } = setUp();
+  await call.startMedia();
+  clock.advance(CONNECT_MS - 1);
+  assert.equal(call.closed, false);
+  clock.advance(1);
+  assert.deepEqual(sent.media, [{ state: "failed", reason: "ice_failed" }]);
+  assert.match(events.find(([name]) => name === "failed")[2], /could not connect/);
+});
+
+test("hung up before the media started: no camera, no peer connection", async () => {
+  const { call, asked } = setUp();
+  call.close();
+  await call.startMedia();
+  assert.equal(call.pc, null);
+  assert.deepEqual(asked, []);
+});
+
+test("a sample that comes back after the call closed is not shown", async () => {
+  const { call, sent, events } = setUp();
+  await call.startMedia();
+  call.pc.stats = new Map([["CP", { id: "CP", type: "candidate-pair", nominated: true, state: "succeeded", currentRoundTripTime: 0.05, timestamp: 1 }]]);
+  call.pc.goes("connected");
+  call.close();
+  await settle();
+  assert.equal(sent.quality.length, 0);
+  assert.equal(events.filter(([name]) => name === "quality").length, 0);
 });
 
 test("a drop that heals by itself is not restarted", async () => {

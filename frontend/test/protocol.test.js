@@ -86,6 +86,7 @@ const USES = [
     "quality", { action: "create", data: { call: 3, rtt_ms: 42, candidate_type: "host" } }],
   ["quality.list", (api) => api.quality.list(3), "quality", { action: "list", call: 3 }],
   ["quality.list last", (api) => api.quality.list(3, 1), "quality", { action: "list", call: 3, last: 1 }],
+  ["quality.latest", (api) => api.quality.latest(), "quality", { action: "latest" }],
   ["quality.subscribeCall", (api) => api.quality.subscribeCall(3, push),
     "quality", { action: "subscribe_call", call: 3 }],
   ["quality.subscribeDashboard", (api) => api.quality.subscribeDashboard(push),

@@ -26,6 +26,9 @@ export class CallChart {
 
   /** Draw ``samples`` (both parties', oldest first). */
   update(samples) {
+    const key = `${samples.length}:${samples.at(-1)?.id ?? 0}`;
+    if (this.charts && key === this.drawn) return;
+    this.drawn = key;
     const ids = this.parties.map((user) => user.id);
     const data = MEASURES.map(({ field }) => chartColumns(samples, ids, field));
     this.element.dataset.points = String(data[0][0].length);

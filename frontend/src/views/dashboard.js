@@ -30,16 +30,69 @@ function qualityCell(call, samples) {
   ];
 }
 
-function row(call, now, samples, open) {
-  return h("tr", { dataset: { callId: call.id, state: call.state } },
-    h("th", { scope: "row" }, h("button", { type: "button", class: "link-button call-link", "aria-label": `Details of call #${call.id}`,
-      onClick: () => open(call.id) }, `#${call.id}`)),
-    h("td", { class: "caller" }, displayName(call.caller)),
-    h("td", { class: "callee" }, displayName(call.callee)),
-    h("td", { class: "state" }, h("span", { class: `state-pill state-${call.state}` }, stateWords(call))),
-    h("td", { class: "started" }, timeElement(call.created_at, true)),
-    h("td", { class: "duration" }, duration(call, now)),
-    h("td", { class: "quality" }, qualityCell(call, samples)));
+/**
+ * The table's rows, kept per call and changed in place: the table is redrawn every second
+ * while a call is in progress, and a rebuilt row would lose a click in progress or the focus.
+ */
+class Rows {
+  constructor(body, open) {
+    this.body = body;
+    this.open = open;
+    this.rows = new Map();
+  }
+
+  show(calls, now, quality) {
+    const shown = new Set();
+    let previous = null;
+    for (const call of calls) {
+      shown.add(call.id);
+      const row = this.rows.get(call.id) ?? this.make(call);
+      this.fill(row, call, now, quality(call.id));
+      const place = previous ? previous.nextSibling : this.body.firstChild;
+      if (place !== row.tr) this.body.insertBefore(row.tr, place);
+      previous = row.tr;
+    }
+    for (const [id, row] of this.rows) {
+      if (!shown.has(id)) {
+        row.tr.remove();
+        this.rows.delete(id);
+      }
+    }
+  }
+
+  make(call) {
+    const cell = (name) => h("td", { class: name });
+    const row = {
+      tr: h("tr", { dataset: { callId: call.id } }),
+      cells: { caller: cell("caller"), callee: cell("callee"), state: cell("state"), started: cell("started"),
+        duration: cell("duration"), quality: cell("quality") },
+    };
+    row.tr.append(
+      h("th", { scope: "row" }, h("button", { type: "button", class: "link-button call-link",
+        "aria-label": `Details of call #${call.id}`, onClick: () => this.open(call.id) }, `#${call.id}`)),
+      ...Object.values(row.cells));
+    this.rows.set(call.id, row);
+    return row;
+  }
+
+  /** Redraw a cell only when what it says changed. */
+  fill(row, call, now, samples) {
+    row.tr.dataset.state = call.state;
+    const set = (name, key, content) => {
+      const cell = row.cells[name];
+      if (cell.dataset.key === key) return;
+      cell.dataset.key = key;
+      replace(cell, content());
+    };
+    set("caller", displayName(call.caller), () => displayName(call.caller));
+    set("callee", displayName(call.callee), () => displayName(call.callee));
+    set("state", call.state + call.end_reason, () => h("span", { class: `state-pill state-${call.state}` }, stateWords(call)));
+    set("started", call.created_at, () => timeElement(call.created_at, true));
+    const time = duration(call, now);
+    set("duration", time, () => time);
+    const ids = [...samples.values()].map((sample) => sample.id).join(",");
+    set("quality", ids, () => qualityCell(call, samples));
+  }
 }
 
 function setUp(call) {
@@ -129,6 +182,7 @@ export function dashboardView(app, container) {
     detail?.destroy();
     detail = null;
   };
+  const rows = new Rows(body, open);
   const render = () => {
     if (store.allowed === false) {
       empty.textContent = "The call dashboard is for staff.";
@@ -138,7 +192,7 @@ export function dashboardView(app, container) {
     }
     const now = Date.now();
     replace(figures, figuresList(store.figures));
-    replace(body, store.calls.map((call) => row(call, now, store.quality(call.id), open)));
+    rows.show(store.calls, now, (id) => store.quality(id));
     table.hidden = store.calls.length === 0;
     empty.hidden = store.calls.length > 0;
     empty.textContent = store.allowed && store.loaded ? "No calls yet. Calls appear here as they ring." : "Loading…";
@@ -158,13 +212,20 @@ export function dashboardView(app, container) {
     detailArea);
   render();
   const stop = store.watch(render);
+  // The figures and every call's quality, only while the dashboard is on screen. Before the
+  // server's answer to start(), `allowed` is unknown: try again once it is.
+  const follow = () => store.open().catch((error) => console.warn("parley: dashboard feeds", error));
+  follow();
+  const retry = store.watch(() => { if (store.allowed) follow(); });
   // Durations of calls in progress count up.
   const ticker = setInterval(() => {
     if (store.calls.some((call) => call.state === "accepted")) render();
   }, 1000);
   return () => {
     stop();
+    retry();
     clearInterval(ticker);
     close();
+    store.close();
   };
 }
