@@ -32,7 +32,13 @@ async def test_the_dashboard_shows_each_partys_quality_live_and_a_calls_charts(p
     await expect(alices).not_to_have_text(first or "", timeout=15_000)  # the next sample
     await expect(row.locator(".quality .quality-badge")).to_have_text(re.compile("good|fair|poor"))
 
-    await row.get_by_role("button", name=re.compile(r"Details of call #\d+")).click()
+    # The table redraws every second during a call: a focused row keeps its focus.
+    details = row.get_by_role("button", name=re.compile(r"Details of call #\d+"))
+    await details.focus()
+    ticking = await row.locator(".duration").text_content()
+    await expect(row.locator(".duration")).not_to_have_text(ticking or "")
+    await expect(details).to_be_focused()
+    await staff.page.keyboard.press("Enter")
     detail = staff.page.locator(".call-detail")
     await expect(detail.locator(".call-chart canvas")).to_have_count(3)
     await expect(detail.locator(".call-chart figcaption")).to_have_text(
