@@ -30,6 +30,7 @@ from consumers.stream import Stream, model_observer
 from presence.tracker import PresenceUnavailable, tracker
 from project.memory import trimmer
 from project.outage import redis_outage
+from project.version import ACCEPT_HEADERS
 from rooms.models import Membership, Room
 from rooms.serializers import RoomSerializer
 
@@ -103,7 +104,7 @@ class SocketConsumer:
                     logger.exception("Socket of user %s could not open", self.user.pk)
                 await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
                 return
-            await self.base_send({"type": "websocket.accept"})
+            await self.base_send({"type": "websocket.accept", "headers": ACCEPT_HEADERS})
             while True:
                 message = await receive()
                 if message["type"] == "websocket.receive":
@@ -120,7 +121,7 @@ class SocketConsumer:
 
     async def refuse_unauthenticated(self) -> None:
         """Accepted, then closed with 4401: clients tell "not signed in" from a network error."""
-        await self.base_send({"type": "websocket.accept"})
+        await self.base_send({"type": "websocket.accept", "headers": ACCEPT_HEADERS})
         await self.base_send({"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED})
 
     async def open(self) -> None:

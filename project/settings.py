@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "project.version.protocol_header",
 ]
 
 # Every response says where its page may load anything from: Parley itself, nothing inline
@@ -299,6 +300,8 @@ PARLEY: dict[str, Any] = {
     "CALL_GRACE_SECONDS": env_int("PARLEY_CALL_GRACE_SECONDS", 30),
     "CALL_CLOCK_SECONDS": float(os.environ.get("PARLEY_CALL_CLOCK_SECONDS", "0.5")),
     "SDP_MAX_BYTES": env_int("PARLEY_SDP_MAX_BYTES", 32 * 1024),
+    # /readyz: how long the database and the channel layer each have to answer a round trip.
+    "READY_TIMEOUT_SECONDS": float(os.environ.get("PARLEY_READY_TIMEOUT_SECONDS", "2")),
     # STUN/TURN handed to clients by the `ice_servers` action. With a TURN secret, time-limited
     # credentials are issued per the coturn REST API scheme (use-auth-secret).
     "STUN_URLS": env_list("PARLEY_STUN_URLS", ""),

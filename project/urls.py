@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from calls.api import CallViewSet
 from frontend.views import index
+from project.health import healthz, readyz
 from rooms.api import MembershipViewSet, MessageViewSet, RoomViewSet
 
 router = DefaultRouter()
@@ -17,6 +18,8 @@ router.register("calls", CallViewSet, basename="call")
 
 urlpatterns = [
     path("", index, name="index"),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("project.auth")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
