@@ -20,7 +20,7 @@ from django.utils import timezone
 from calls import selectors
 from calls.models import Call, Ice, QualitySample, Sdp
 from presence.selectors import is_online, live_presence
-from project import ratelimits
+from project import metrics, ratelimits
 from project.errors import Conflict
 from rooms.models import Room
 from rooms.selectors import is_member, room_get_visible
@@ -69,8 +69,15 @@ def _transition(call: Call, to: str, *, now: datetime, reason: str = "") -> Call
     else:
         call.ended_at = now
         call.end_reason = reason or FINAL_REASON.get(to, "")
+        _count_end(call)
     call.save(update_fields=["state", "answered_at", "ended_at", "end_reason"])
     return call
+
+
+def _count_end(call: Call) -> None:
+    """Count the call's end in the metrics, once its transaction commits."""
+    labels = (call.state, call.end_reason)
+    transaction.on_commit(lambda: metrics.child(metrics.CALLS_ENDED, *labels).inc())
 
 
 LIVE = [State.RINGING, State.ACCEPTED]
@@ -153,6 +160,7 @@ def call_invite(
             ended_at=now,
             end_reason=reason,
         )
+        _count_end(call)
         return call, True
     ring = timedelta(seconds=settings.PARLEY["CALL_RING_SECONDS"])
     call = Call.objects.create(caller=caller, callee=callee, room=room, expires_at=now + ring)

@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import sys
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -25,6 +26,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from djangochannelsrestframework.observer.base_observer import BaseObserver
 
 from consumers import frames
+from project import metrics
 from project.outage import redis_outage
 
 logger = logging.getLogger("parley.delivery")
@@ -149,6 +151,8 @@ class Hub:
                     await handler(follower)
                 except Exception:
                     logger.exception("Delivering %s to a socket failed", event["type"])
+        if "at" in event:
+            metrics.PUSH_DELAY.observe(max(0.0, time.time() - event["at"]))
 
     def spawn(self, coroutine: Any) -> None:
         task = self.loop.create_task(coroutine)

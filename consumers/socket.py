@@ -13,6 +13,7 @@ nor a cancelled task can skip.
 import asyncio
 import logging
 import re
+import secrets
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Coroutine
 from types import CoroutineType
@@ -28,6 +29,7 @@ from consumers.auth import SignInEnded, ended_by, session_expiry
 from consumers.membership import LEFT, ROOM_DELETED
 from consumers.stream import Stream, model_observer
 from presence.tracker import PresenceUnavailable, tracker
+from project import metrics
 from project.memory import trimmer
 from project.outage import redis_outage
 from project.version import ACCEPT_HEADERS
@@ -67,6 +69,8 @@ class SocketConsumer:
         self.scope = scope
         self.base_send = send
         self.user: Any = scope.get("user")
+        # Names this socket in the logs (PARLEY_LOG_FORMAT=json), never a secret.
+        self.socket_id = secrets.token_hex(6)
         self.hub = hub.current()
         self.instances: dict[str, Stream] = {}
         self.refused: set[str] = set()
@@ -89,6 +93,7 @@ class SocketConsumer:
         if self.user is None or not self.user.is_authenticated:
             await self.refuse_unauthenticated()
             return
+        accepted = False
         try:
             try:
                 await self.open()
@@ -105,13 +110,21 @@ class SocketConsumer:
                 await self.base_send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
                 return
             await self.base_send({"type": "websocket.accept", "headers": ACCEPT_HEADERS})
+            accepted = True
+            metrics.SOCKETS_OPENED.inc()
+            metrics.SOCKETS_OPEN.inc()
             while True:
                 message = await receive()
                 if message["type"] == "websocket.receive":
                     await self.receive_frame(message.get("text"), message.get("bytes"))
                 elif message["type"] == "websocket.disconnect":
+                    metrics.child(
+                        metrics.SOCKETS_CLOSED, metrics.close_code(message.get("code"))
+                    ).inc()
                     break
         finally:
+            if accepted:
+                metrics.SOCKETS_OPEN.dec()
             recorded = self.end()
         if recorded is not None:
             # Finish when the user's departure is written: whoever waits for this socket's
@@ -231,6 +244,8 @@ class SocketConsumer:
         self, status: int, error: str, stream: str | None = None, request_id: Any = None
     ) -> None:
         """An error frame for a frame no stream could take."""
+        metrics.child(metrics.FRAMES_IN, "none", "none").inc()
+        metrics.child(metrics.ERROR_FRAMES, status).inc()
         await self.send_text(
             frames.payload_frame(
                 stream, errors=[error], data=None, action=None, status=status, request_id=request_id
@@ -245,6 +260,7 @@ class SocketConsumer:
         client reads.
         """
         if self.closed:
+            metrics.child(metrics.FRAMES_DROPPED, "closed").inc()
             return
         message = {"type": "websocket.send", "text": text}
         if self.backlog is not None:
@@ -281,6 +297,7 @@ class SocketConsumer:
         that reads nothing for ``SLOW_CLIENT_GRACE_SECONDS`` more is cut off.
         """
         assert self.backlog is not None
+        metrics.child(metrics.FRAMES_DROPPED, "too_slow").inc(len(self.backlog))
         self.backlog.clear()
         self.backlog_size = 0
         self.closed = True

@@ -16,6 +16,7 @@ check who may receive each push in its handler, and name the class in
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -29,12 +30,15 @@ from djangochannelsrestframework.observer.model_observer import Action, ModelObs
 from rest_framework import serializers
 
 from consumers import frames, hub
+from project import metrics
 from project.errors import error_reply
 
 if TYPE_CHECKING:
     from consumers.socket import SocketConsumer
 
 logger = logging.getLogger(__name__)
+# One line per socket action (at INFO: shown when PARLEY_LOG_FORMAT=json).
+actions_log = logging.getLogger("parley.actions")
 T = TypeVar("T")
 
 # Actions whose ``data`` is the object being written. For every other action, dcrf-client nests
@@ -65,6 +69,7 @@ class Stream(AsyncAPIConsumer):
         self.socket = socket
         self.stream_name = name
         self.scope = socket.scope
+        self.last_status: int | None = None
 
     @property
     def user(self) -> Any:
@@ -104,6 +109,11 @@ class Stream(AsyncAPIConsumer):
         request_id: Any = None,
     ) -> None:
         """DCRF's reply, wrapped in this stream's envelope."""
+        self.last_status = status
+        label = self.action_label(action)
+        metrics.child(metrics.FRAMES_OUT, self.stream_name, label, "reply").inc()
+        if status >= 400:
+            metrics.child(metrics.ERROR_FRAMES, status).inc()
         frame = frames.payload_frame(
             self.stream_name,
             errors=errors or [],
@@ -121,7 +131,11 @@ class Stream(AsyncAPIConsumer):
 
     async def reply_push(self, *, action: str, data: Any, request_ids: Iterable[Any]) -> None:
         """Send one push per subscribing request id, echoing it (``reply``'s frame, 200)."""
+        delivered = metrics.child(metrics.PUSHES_DELIVERED, self.stream_name)
+        sent = metrics.child(metrics.FRAMES_OUT, self.stream_name, action, "push")
         for request_id in request_ids:
+            delivered.inc()
+            sent.inc()
             await self.socket.send_text(
                 frames.payload_frame(
                     self.stream_name,
@@ -133,7 +147,31 @@ class Stream(AsyncAPIConsumer):
                 )
             )
 
+    def action_label(self, action: Any) -> str:
+        """The action as a metrics label: one this stream offers, else "other"."""
+        return action if isinstance(action, str) and action in self.available_actions else "other"
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        """Run one request; count it, and log it (action, status, time taken)."""
+        started = time.perf_counter()
+        action = self.action_label(content.get("action"))
+        metrics.child(metrics.FRAMES_IN, self.stream_name, action).inc()
+        self.last_status = None
+        try:
+            await self.run_request(content)
+        finally:
+            if actions_log.isEnabledFor(logging.INFO):
+                ms = round((time.perf_counter() - started) * 1000, 2)
+                actions_log.info(
+                    "%s %s %s %.2f ms", self.stream_name, action, self.last_status, ms,
+                    extra={
+                        "socket": self.socket.socket_id, "user": self.user.pk,
+                        "stream": self.stream_name, "action": action,
+                        "status": self.last_status, "duration_ms": ms,
+                    },
+                )
+
+    async def run_request(self, content: Any) -> None:
         """Check the request's envelope, then run its action."""
         request_id = content.pop("request_id", None)
         action = content.pop("action", None)
@@ -213,7 +251,9 @@ class StreamObserver(ModelObserver):
     def send_prepared_messages(self, instance: Model) -> None:
         state = self.get_observer_state(instance)
         messages, state.pending_messages = state.pending_messages, []
+        committed = time.time()  # the push delay counts from here (metrics)
         for message in messages:
+            message["at"] = committed
             hub.publish(message["group"], message)
 
     async def __call__(self, message: dict, consumer: Any = None, **kwargs: Any) -> Any:

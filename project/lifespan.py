@@ -6,6 +6,7 @@ from typing import Any
 
 from calls.clock import run_clock
 from presence.tracker import tracker
+from project import metrics
 
 
 class Lifespan:
@@ -26,5 +27,6 @@ class Lifespan:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                metrics.worker_stopped()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

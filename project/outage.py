@@ -14,6 +14,8 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from project import metrics
+
 logger = logging.getLogger("parley.outage")
 
 # What redis-py raises (sync and asyncio alike) when Redis cannot be reached or does not answer.
@@ -38,6 +40,7 @@ class Outage:
         so it counts towards the outage, and the caller says nothing more."""
         if not isinstance(exc, REDIS_DOWN):
             return False
+        metrics.CHANNEL_LAYER_ERRORS.inc()
         self.failed(exc)
         return True
 

@@ -9,7 +9,7 @@ import time
 
 from django.conf import settings
 
-from project import counters
+from project import counters, metrics
 from project.errors import RateLimited
 
 # What a refused action says, per kind of action.
@@ -30,4 +30,5 @@ def count(kind: str, *, user_id: int) -> None:
     now = time.time()
     window = int(now // seconds)
     if counters.hit(f"{kind.lower()}s:{user_id}:{window}", ttl=seconds + 1) > burst:
+        metrics.child(metrics.RATE_LIMITED, kind.lower()).inc()
         raise RateLimited(MESSAGES[kind], wait=(window + 1) * seconds - now)

@@ -4,6 +4,7 @@ Embedded default: SQLite in WAL mode and the in-memory channel layer in one proc
 Past one machine: DATABASE_URL=postgres://... and REDIS_URL=redis://... on every worker.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -33,6 +34,16 @@ def env_list(name: str, default: str) -> list[str]:
 def env_int(name: str, default: int) -> int:
     """Read an integer from the environment."""
     return int(os.environ.get(name, default))
+
+
+def env_networks(name: str, default: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Read comma-separated addresses or networks (``10.0.0.0/8``); a bad one stops the start."""
+    try:
+        return [ipaddress.ip_network(item, strict=False) for item in env_list(name, default)]
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"{name} must be comma-separated addresses or networks like 10.0.0.0/8; {error}."
+        ) from None
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -300,6 +311,9 @@ PARLEY: dict[str, Any] = {
     "CALL_GRACE_SECONDS": env_int("PARLEY_CALL_GRACE_SECONDS", 30),
     "CALL_CLOCK_SECONDS": float(os.environ.get("PARLEY_CALL_CLOCK_SECONDS", "0.5")),
     "SDP_MAX_BYTES": env_int("PARLEY_SDP_MAX_BYTES", 32 * 1024),
+    # /metrics answers these addresses (networks), and requests with this bearer token.
+    "METRICS_ALLOW": env_networks("PARLEY_METRICS_ALLOW", "127.0.0.1/32,::1/128"),
+    "METRICS_TOKEN": os.environ.get("PARLEY_METRICS_TOKEN", ""),
     # /readyz: how long the database and the channel layer each have to answer a round trip.
     "READY_TIMEOUT_SECONDS": float(os.environ.get("PARLEY_READY_TIMEOUT_SECONDS", "2")),
     # STUN/TURN handed to clients by the `ice_servers` action. With a TURN secret, time-limited
@@ -344,10 +358,21 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
+# PARLEY_LOG_FORMAT=json: one JSON object per line (python-json-logger), each socket action
+# included (logger parley.actions: socket, user, stream, action, status, duration_ms).
+LOG_FORMAT = env_choice("PARLEY_LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "timestamp": False,
+        },
+    },
     "filters": {
         "redact_tokens": {"()": "project.logfilters.RedactTokens"},
         "redis_outage": {"()": "project.outage.RedisOutageFilter"},
@@ -355,13 +380,15 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
             "filters": ["redis_outage", "redact_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # A line per socket action: in the JSON log (for log search), not in the plain one.
+        "parley.actions": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
         # Django logs each 5xx response; through this handler, an outage's 503s are not.
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
         # uvicorn's access and error lines print the socket URL, ?token= included.

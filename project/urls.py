@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from calls.api import CallViewSet
 from frontend.views import index
 from project.health import healthz, readyz
+from project.metrics import metrics_view
 from rooms.api import MembershipViewSet, MessageViewSet, RoomViewSet
 
 router = DefaultRouter()
@@ -20,6 +21,7 @@ urlpatterns = [
     path("", index, name="index"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("project.auth")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

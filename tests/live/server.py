@@ -70,7 +70,11 @@ def wait_until_serving(server: LiveServer, timeout: float = 30) -> None:
 
 @contextlib.contextmanager
 def uvicorn(
-    log_dir: Path, name: str, redis_url: str | None = None, extra_env: dict | None = None
+    log_dir: Path,
+    name: str,
+    redis_url: str | None = None,
+    extra_env: dict | None = None,
+    workers: int = 1,
 ) -> Iterator[LiveServer]:
     """Start ``uvicorn project.asgi:application`` against the test database; stop it after.
 
@@ -96,7 +100,8 @@ def uvicorn(
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "project.asgi:application",
-             "--host", "127.0.0.1", "--port", str(port), "--ws-max-size", "1048576"],
+             "--host", "127.0.0.1", "--port", str(port), "--ws-max-size", "1048576",
+             *(["--workers", str(workers)] if workers > 1 else [])],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     server = LiveServer(port=port, process=process, log=log)
