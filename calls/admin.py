@@ -5,6 +5,13 @@ from django.http import HttpRequest
 from calls.models import Call, Ice, Sdp
 
 
+class SignalingAdmin(admin.ModelAdmin):
+    """Rows the server writes as calls happen: read and deleted here, never made up by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
 class SdpInline(admin.TabularInline):
     model = Sdp
     extra = 0
@@ -12,9 +19,12 @@ class SdpInline(admin.TabularInline):
     readonly_fields = ["type", "sender", "created_at"]
     can_delete = False
 
+    def has_add_permission(self, request: HttpRequest, obj: Call | None = None) -> bool:
+        return False
+
 
 @admin.register(Call)
-class CallAdmin(admin.ModelAdmin):
+class CallAdmin(SignalingAdmin):
     """The call log a support person reads: who, when, how long, how it ended."""
 
     list_display = [
@@ -42,13 +52,13 @@ class CallAdmin(admin.ModelAdmin):
 
 
 @admin.register(Sdp)
-class SdpAdmin(admin.ModelAdmin):
+class SdpAdmin(SignalingAdmin):
     list_display = ["id", "call", "sender", "type", "created_at"]
     list_filter = ["type"]
     raw_id_fields = ["call", "sender"]
 
 
 @admin.register(Ice)
-class IceAdmin(admin.ModelAdmin):
+class IceAdmin(SignalingAdmin):
     list_display = ["id", "call", "sender", "sdp_mid", "created_at"]
     raw_id_fields = ["call", "sender"]
