@@ -103,17 +103,51 @@ export function formatSetUp(seconds) {
   return seconds < 60 ? `${Math.max(0, seconds).toFixed(1)} s` : formatDuration(seconds);
 }
 
-/** An error frame's ``errors`` (strings, or objects of field → messages) as one sentence. */
+/**
+ * An error frame's ``errors`` or an HTTP error's body (strings, or objects of field → messages)
+ * as sentences a person reads: "A room with this name already exists.", "Name is required.",
+ * "Message: Write 1 to 4000 characters."
+ */
 export function errorText(errors, fallback = "Something went wrong.") {
   const parts = [];
   const add = (value, field) => {
     if (value == null) return;
     if (Array.isArray(value)) value.forEach((item) => add(item, field));
     else if (typeof value === "object") Object.entries(value).forEach(([k, v]) => add(v, k));
-    else parts.push(field && field !== "non_field_errors" ? `${field}: ${value}` : String(value));
+    else parts.push(field && field !== "non_field_errors" ? fieldSentence(String(value), field) : sentence(String(value)));
   };
   add(errors);
   return parts.length ? parts.join(" ") : fallback;
+}
+
+// What the app's forms call the fields the server names differently.
+const FIELD_LABELS = { body: "Message", display_name: "Display name", is_private: "Private" };
+
+/** One message about ``field``, with the field named once, as the form names it. */
+function fieldSentence(message, field) {
+  const label = capitalised(FIELD_LABELS[field] ?? field.replace(/_/g, " "));
+  const noun = label.toLowerCase();
+  // Django's unique check: "room with this name already exists."
+  const taken = message.match(/^([a-z][\w ]*) with this (.+) already exists\.?$/);
+  if (taken) return `${/^[aeiou]/i.test(taken[1]) ? "An" : "A"} ${taken[1]} with this ${taken[2]} already exists.`;
+  const unknown = message.match(/^Invalid pk "(.*)" - object does not exist\.?$/);
+  if (unknown) return `There is no ${noun} #${unknown[1]}.`;
+  if (/^this field\b/i.test(message)) return sentence(message.replace(/^this field/i, label));
+  if (/\bthis field\b/i.test(message)) return sentence(message.replace(/\bthis field\b/i, `the ${noun}`));
+  // "This password is too short.", "You cannot call yourself.": already clear on their own.
+  const named = message.toLowerCase().includes(noun) || message.includes(field);
+  if (named || /^you\b/i.test(message)) return sentence(message);
+  return `${label}: ${sentence(message)}`;
+}
+
+function capitalised(text) {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Capitalised, with a full stop. */
+function sentence(text) {
+  const words = capitalised(text.trim());
+  return /[.!?…]$/.test(words) ? words : `${words}.`;
 }
 
 /** "Ann is typing…", "Ann and Bo are typing…", "Several people are typing…", or "". */

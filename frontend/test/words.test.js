@@ -61,11 +61,40 @@ test("durations read as m:ss or h:mm:ss", () => {
 
 test("error frames read as one sentence", () => {
   assert.equal(errorText(["Not found."]), "Not found.");
-  assert.equal(errorText([{ name: ["This field is required."], title: ["Too long."] }]),
-    "name: This field is required. title: Too long.");
+  assert.equal(errorText([{ name: ["This field is required."], title: ["This field is required."] }]),
+    "Name is required. Title is required.");
   assert.equal(errorText({ non_field_errors: ["Wrong username or password."] }), "Wrong username or password.");
   assert.equal(errorText([], "Fallback."), "Fallback.");
   assert.equal(errorText(undefined), "Something went wrong.");
+});
+
+test("what the server says of a field reads as a sentence that names it as the form does", () => {
+  const cases = [
+    // Django's unique check, as a room's name taken
+    [{ name: ["room with this name already exists."] }, "A room with this name already exists."],
+    [{ name: ["invitation with this code already exists."] }, "An invitation with this code already exists."],
+    // DRF's messages about "this field"
+    [{ display_name: ["This field may not be blank."] }, "Display name may not be blank."],
+    [{ title: ["Ensure this field has no more than 200 characters."] }, "Ensure the title has no more than 200 characters."],
+    // a rule that does not name its field gets the field's label in front
+    [{ name: ["Use 1-64 lowercase letters, digits or dashes, starting with a letter or digit."] },
+      "Name: Use 1-64 lowercase letters, digits or dashes, starting with a letter or digit."],
+    [{ body: ["Write 1 to 4000 characters."] }, "Message: Write 1 to 4000 characters."],
+    // ...and none when it names it already, or speaks to the person
+    [{ password: ["This password is too short. It must contain at least 8 characters.", "This password is too common."] },
+      "This password is too short. It must contain at least 8 characters. This password is too common."],
+    [{ username: ["A user with that username already exists."] }, "A user with that username already exists."],
+    [{ client_id: ["This client_id was used for another room."] }, "This client_id was used for another room."],
+    [{ callee: ["You cannot call yourself."] }, "You cannot call yourself."],
+    // an id that names nobody
+    [{ user: ['Invalid pk "99" - object does not exist.'] }, "There is no user #99."],
+  ];
+  for (const [errors, words] of cases) assert.equal(errorText(errors), words);
+});
+
+test("a bare message is capitalised and ends with a full stop", () => {
+  assert.equal(errorText("not found"), "Not found.");
+  assert.equal(errorText(["Try again later!"]), "Try again later!");
 });
 
 test("typing indicator words", () => {
