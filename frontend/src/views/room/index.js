@@ -62,10 +62,16 @@ export class RoomView {
     this.subscriptions.splice(0).forEach((subscription) => subscription.cancel());
   }
 
+  /** The room could not be opened: say so in the heading, and show no empty chat or members. */
   fail(error) {
     if (this.disposed) return;
-    this.notice.textContent = error.status === 404 ? "This room does not exist, or you cannot see it." : error.message;
+    const missing = error.status === 404;
+    this.title.textContent = missing ? "Room not found" : "The room could not be opened";
+    document.title = `${this.title.textContent} · Parley`;
+    this.notice.textContent = missing ? "This room does not exist, or you cannot see it." : error.message;
     this.notice.classList.add("error");
+    this.messages.scroller.hidden = true;
+    this.members.sidebar.hidden = true;
   }
 
   /** A line above the chat: what went wrong, or what changed. */
@@ -80,7 +86,7 @@ export class RoomView {
 
   async load() {
     this.room = await this.api.rooms.retrieve(this.roomId);
-    this.renderHeader();
+    this.opened();
     // Subscribe before fetching: whatever happens in between is in the page or in a push.
     this.subscriptions.push(
       await this.api.messages.subscribeRoom(this.roomId, (data, action) => this.onMessagePush(data, action)));
@@ -90,6 +96,15 @@ export class RoomView {
     await Promise.all([this.messages.loadLatest(), this.members.load()]);
     this.loaded = true;
     return null;
+  }
+
+  /** Found (maybe on a second try, after a reconnect): the header, and both panes shown. */
+  opened() {
+    this.renderHeader();
+    this.notice.classList.remove("error");
+    this.notice.textContent = "";
+    this.messages.scroller.hidden = false;
+    this.members.sidebar.hidden = false;
   }
 
   onMessagePush(data, action) {
@@ -128,6 +143,7 @@ export class RoomView {
   renderAccess() {
     const member = this.members.isMember;
     this.messages.composer.hidden = !member || this.isLost;
+    this.messages.renderEmpty();
     this.members.joinBar.hidden = member || this.isLost || !this.room || this.room.is_private;
   }
 

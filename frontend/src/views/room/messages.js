@@ -25,9 +25,11 @@ export class MessagesPane {
       "Load older messages");
     this.list = h("ol", { class: "messages message-log", "aria-label": "Messages" });
     this.pendingList = h("ol", { class: "messages pending-list", "aria-label": "Messages being sent" });
+    this.historyLoaded = false;
+    this.emptyNote = h("p", { class: "empty", hidden: true });
     // role=log: screen readers announce new messages as they arrive.
     this.scroller = h("div", { class: "chat-scroll", role: "log", tabindex: "0", "aria-label": "Chat history", "aria-busy": "true" },
-      this.olderButton, this.list, this.pendingList);
+      this.olderButton, this.emptyNote, this.list, this.pendingList);
     this.scroller.addEventListener("scroll", () => {
       if (this.scroller.scrollTop < 60) this.loadOlder();
     });
@@ -39,7 +41,15 @@ export class MessagesPane {
     const history = await this.api.messages.list({ room: this.roomId, limit: PAGE });
     this.hasOlder = history.length === PAGE;
     this.show(this.log.merge(history), { scroll: "bottom" });
+    this.historyLoaded = true;
+    this.renderEmpty();
     this.scroller.setAttribute("aria-busy", "false");
+  }
+
+  /** A room with no message yet invites the first one (its members may write it). */
+  renderEmpty() {
+    this.emptyNote.hidden = !this.historyLoaded || this.log.size > 0 || this.pending.size > 0;
+    this.emptyNote.textContent = this.view.members.isMember ? "No messages yet. Say hello!" : "No messages yet.";
   }
 
   /** A message created, edited or deleted. */
@@ -74,6 +84,7 @@ export class MessagesPane {
       this.view.remember(message.author);
     }
     this.olderButton.hidden = !this.hasOlder;
+    this.renderEmpty();
     if (scroll === "bottom" || (scroll === "follow" && atBottom)) this.scrollToBottom();
   }
 
@@ -81,6 +92,7 @@ export class MessagesPane {
     const element = this.elements.get(id);
     if (element) element.remove();
     this.elements.delete(id);
+    this.renderEmpty();
   }
 
   nearBottom() {
@@ -250,6 +262,7 @@ export class MessagesPane {
     if (old) old.replaceWith(element);
     else this.pendingList.append(element);
     this.pending.set(entry.clientId, element);
+    this.renderEmpty();
     this.scrollToBottom();
   }
 
@@ -258,6 +271,7 @@ export class MessagesPane {
     if (!element) return;
     element.remove();
     this.pending.delete(clientId);
+    this.renderEmpty();
   }
 
   // --- Catching up ------------------------------------------------------------------------------
