@@ -61,6 +61,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/flake8 .
 	$(BIN)/isort --check-only --diff .
 	$(BIN)/mypy .
+	@# The browser app against the protocol's types (frontend/protocol.d.ts), once npm ci ran.
+	@if [ -d frontend/node_modules/typescript ]; then cd frontend && npx --no-install tsc -p tsconfig.json; \
+	else echo "tsc skipped: run cd frontend && npm ci"; fi
 
 fmt: $(VENV)/.installed-dev
 	$(BIN)/isort .

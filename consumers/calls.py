@@ -26,11 +26,67 @@ from calls.serializers import (
     SdpSerializer,
 )
 from consumers import groups
+from consumers.contract import Argument, Own, Push, Shape, declare
 from consumers.stream import Stream, data_arg, model_observer, object_id, parse, shared_trips
 
 logger = logging.getLogger(__name__)
 # A dashboard's figures are pushed at most this often, however often calls change.
 FIGURES_PUSH_SECONDS = 1.0
+
+PK = Argument("pk", "The call's id.")
+CALL = Argument("call", "The call's id.")
+COUNT = {"type": "integer", "minimum": 0}
+SECONDS = {"type": ["number", "null"], "minimum": 0}
+
+
+def object_schema(properties: dict[str, Any], description: str = "") -> dict[str, Any]:
+    """A JSON Schema object whose properties are all there."""
+    schema = {"type": "object", "properties": properties, "required": list(properties)}
+    return {**schema, "description": description} if description else schema
+
+
+TIMES = object_schema({"count": COUNT, **{p: SECONDS for p in figures.PERCENTILES}})
+# What calls.figures.figures() answers (its keys come from there).
+FIGURES = Shape(
+    "Figures",
+    object_schema(
+        {
+            "now": object_schema({"ringing": COUNT, "in_progress": COUNT}),
+            "window": object_schema({
+                "since": {"type": "string", "format": "date-time"},
+                "until": {"type": "string", "format": "date-time"},
+            }),
+            "calls": COUNT,
+            "outcomes": object_schema({name: COUNT for name in figures.OUTCOMES}),
+            "answer_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            **{name: TIMES for name in figures.TIMED},
+        },
+        "Calls now; the window's calls by outcome, answer rate, and the median and p90 of "
+        "set-up time and duration, in seconds.",
+    ),
+)
+# What calls.turn.ice_servers() answers: RTCConfiguration's iceServers, and their lifetime.
+ICE_SERVER = {
+    "type": "object",
+    "properties": {
+        "urls": {"type": "array", "items": {"type": "string"}},
+        "username": {"type": "string"},
+        "credential": {"type": "string"},
+    },
+    "required": ["urls"],
+}
+ICE_SERVERS = Shape(
+    "IceServers",
+    object_schema(
+        {
+            "ice_servers": {"type": "array", "items": ICE_SERVER},
+            "ttl": {"type": "integer", "description": "Seconds the TURN credentials stay valid."},
+        },
+        "STUN/TURN servers for an RTCPeerConnection.",
+    ),
+)
+CALL_CHANGED = Push(("create", "update"), CallSerializer, "A call was placed, or changed state.")
+SAMPLE = Push(("create",), QualitySampleSerializer, "A party reported a quality sample.")
 
 
 class CallPartyStream(Stream):
@@ -58,6 +114,7 @@ class CallStream(CallPartyStream):
         self.figures_task: asyncio.Task | None = None
         self.figures_since = 0.0  # the earliest change the next push must include
 
+    @declare(data=[CallCreateSerializer], reply=CallSerializer, status=(201, 200))
     @action()
     def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Ring a user. 201 for a new call (ringing, or busy at once); 200 for the call that
@@ -70,30 +127,39 @@ class CallStream(CallPartyStream):
 
     # Named on the wire only: a method called ``accept`` would replace DCRF's own ``accept()``
     # (which accepts a WebSocket).
+    @declare(arguments=[PK], reply=CallSerializer)
     @action(name="accept")
     def accept_call(self, **kwargs: Any) -> tuple[Any, int]:
         """Answer a ringing call (callee only)."""
         call = services.call_accept(call=self.party_call(kwargs, "pk"), user=self.user)
         return CallSerializer(call).data, 200
 
+    @declare(arguments=[PK], reply=CallSerializer)
     @action()
     def reject(self, **kwargs: Any) -> tuple[Any, int]:
         """Decline a ringing call (callee only)."""
         call = services.call_reject(call=self.party_call(kwargs, "pk"), user=self.user)
         return CallSerializer(call).data, 200
 
+    @declare(arguments=[PK], reply=CallSerializer)
     @action()
     def hangup(self, **kwargs: Any) -> tuple[Any, int]:
         """End the call; before it is answered, cancel (caller) or decline (callee)."""
         call = services.call_hangup(call=self.party_call(kwargs, "pk"), user=self.user)
         return CallSerializer(call).data, 200
 
+    @declare(arguments=[FiguresWindowSerializer], reply=FIGURES)
     @action()
     def figures(self, **kwargs: Any) -> tuple[Any, int]:
         """Staff only: calls now, and a window's outcomes, answer rate, set-up and duration."""
         services.dashboard_check(user=self.user)
         return figures.figures(**parse(FiguresWindowSerializer, kwargs)), 200
 
+    @declare(
+        arguments=[FiguresWindowSerializer],
+        status=201,
+        pushes=[Push(("figures",), FIGURES, "The figures, at once and as calls change.")],
+    )
     @action()
     async def subscribe_figures(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Staff only: the figures (of today, or of the window ``since``/``until``) pushed
@@ -105,6 +171,7 @@ class CallStream(CallPartyStream):
         self.figures_changed()
         return None, 201
 
+    @declare(status=204)
     @action()
     async def unsubscribe_figures(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the figures subscription made with this request_id."""
@@ -143,6 +210,7 @@ class CallStream(CallPartyStream):
         if self.figures_task is not None:
             self.figures_task.cancel()
 
+    @declare(arguments=[PK, CallMediaSerializer], reply=CallSerializer)
     @action()
     def media(self, **kwargs: Any) -> tuple[Any, int]:
         """My client's media: ``state`` connected, or failed with a ``reason``."""
@@ -150,33 +218,39 @@ class CallStream(CallPartyStream):
         call = services.call_media(call=self.party_call(kwargs, "pk"), user=self.user, **report)
         return CallSerializer(call).data, 200
 
+    @declare(reply=CallSerializer(many=True))
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
         """My calls, newest first (the last 100)."""
         return CallSerializer(selectors.calls_history(user=self.user), many=True).data, 200
 
+    @declare(arguments=[PK], reply=CallSerializer)
     @action()
     def retrieve(self, **kwargs: Any) -> tuple[Any, int]:
         """One of my calls."""
         return CallSerializer(self.party_call(kwargs, "pk")).data, 200
 
+    @declare(reply=ICE_SERVERS)
     @action()
     def ice_servers(self, **kwargs: Any) -> tuple[Any, int]:
         """STUN/TURN servers for RTCPeerConnection, with time-limited TURN credentials."""
         return turn.ice_servers(user_id=self.user.pk), 200
 
+    @declare(status=201, pushes=[CALL_CHANGED])
     @action()
     async def subscribe_calls(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Pushes of every state change of my calls: the ring, accepted, ended…"""
         await self.call_activity.subscribe(user_id=self.user.pk, request_id=request_id)
         return None, 201
 
+    @declare(status=204)
     @action()
     async def unsubscribe_calls(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the subscription made with this request_id."""
         await self.call_activity.unsubscribe(user_id=self.user.pk, request_id=request_id)
         return None, 204
 
+    @declare(status=201, pushes=[CALL_CHANGED])
     @action()
     async def subscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Staff only: state changes of all calls (parties, state, times; never SDP or ICE)."""
@@ -184,6 +258,7 @@ class CallStream(CallPartyStream):
         await self.call_activity.subscribe(dashboard=True, request_id=request_id)
         return None, 201
 
+    @declare(reply=CallSerializer(many=True))
     @action()
     def dashboard(self, **kwargs: Any) -> tuple[Any, int]:
         """Staff only: the live calls and the last 100 calls, newest first (the snapshot the
@@ -192,6 +267,7 @@ class CallStream(CallPartyStream):
         calls = selectors.calls_for_dashboard()
         return CallSerializer(calls, many=True).data, 200
 
+    @declare(status=204)
     @action()
     async def unsubscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the dashboard subscription made with this request_id."""
@@ -260,11 +336,17 @@ class SignalingStream(CallPartyStream):
         """This stream's model observer."""
         raise NotImplementedError
 
+    @declare(arguments=[CALL], reply=Own(many=True))
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
         """Every message of this kind on the call, in order (for a late or returning party)."""
         return self.serializer_class(self.stored(self.party_call(kwargs)), many=True).data, 200
 
+    @declare(
+        arguments=[CALL],
+        status=201,
+        pushes=[Push(("create",), Own(), "The other party sent one.")],
+    )
     @action()
     async def subscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Pushes of the other party's messages on this call."""
@@ -272,6 +354,7 @@ class SignalingStream(CallPartyStream):
         await self.observer().subscribe(call=call.pk, user_id=self.user.pk, request_id=request_id)
         return None, 201
 
+    @declare(arguments=[CALL], status=204)
     @action()
     async def unsubscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the subscription made with this request_id."""
@@ -318,6 +401,7 @@ class SdpStream(SignalingStream):
 
     serializer_class = SdpSerializer
 
+    @declare(data=[CALL, SdpSerializer], reply=SdpSerializer, status=201)
     @action()
     async def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Send an offer or answer to the other party."""
@@ -355,6 +439,7 @@ class IceStream(SignalingStream):
 
     serializer_class = IceSerializer
 
+    @declare(data=[CALL, IceSerializer], reply=IceSerializer, status=201)
     @action()
     async def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Trickle a candidate (empty candidate: end of candidates). Stored even if nobody
@@ -395,6 +480,9 @@ class QualityStream(CallPartyStream):
     """Call quality: create (report a sample), list, latest, subscribe_call,
     subscribe_dashboard."""
 
+    @declare(
+        data=[CALL, QualitySampleSerializer], reply=QualitySampleSerializer, status=201
+    )
     @action()
     def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Report what my client measured of the call's media (every few seconds)."""
@@ -405,6 +493,9 @@ class QualityStream(CallPartyStream):
         )
         return serialized(sample, QualitySampleSerializer), 201
 
+    @declare(
+        arguments=[CALL, QualityListSerializer], reply=QualitySampleSerializer(many=True)
+    )
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
         """The call's samples from both parties, oldest first (``last``: only the last few).
@@ -413,6 +504,7 @@ class QualityStream(CallPartyStream):
         samples = selectors.quality_of(call=call, **parse(QualityListSerializer, kwargs))
         return QualitySampleSerializer(samples, many=True).data, 200
 
+    @declare(reply=QualitySampleSerializer(many=True))
     @action()
     def latest(self, **kwargs: Any) -> tuple[Any, int]:
         """Staff only: each party's latest sample of every call in progress."""
@@ -420,6 +512,7 @@ class QualityStream(CallPartyStream):
         samples = selectors.quality_of_calls_in_progress()
         return QualitySampleSerializer(samples, many=True).data, 200
 
+    @declare(arguments=[CALL], status=201, pushes=[SAMPLE])
     @action()
     async def subscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Pushes of the other party's samples on this call."""
@@ -429,6 +522,7 @@ class QualityStream(CallPartyStream):
         )
         return None, 201
 
+    @declare(arguments=[CALL], status=204)
     @action()
     async def unsubscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the subscription made with this request_id."""
@@ -438,6 +532,7 @@ class QualityStream(CallPartyStream):
         )
         return None, 204
 
+    @declare(status=201, pushes=[SAMPLE])
     @action()
     async def subscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Staff only: every sample of every call."""
@@ -445,6 +540,7 @@ class QualityStream(CallPartyStream):
         await self.quality_activity.subscribe(dashboard=True, request_id=request_id)
         return None, 201
 
+    @declare(status=204)
     @action()
     async def unsubscribe_dashboard(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the dashboard subscription made with this request_id."""

@@ -5,6 +5,7 @@ frame saying why, and no push of the room reaches the socket after it."""
 from collections import defaultdict
 from typing import Any
 
+from consumers.contract import Push, Shape
 from consumers.stream import Stream
 
 LEFT, ROOM_DELETED, NOW_PRIVATE = "left", "room_deleted", "now_private"
@@ -13,6 +14,21 @@ REASONS = {
     ROOM_DELETED: "The room was deleted.",
     NOW_PRIVATE: "The room is private now and you are not a member.",
 }
+# The last frame of a subscription the user may no longer hold (``errors``: the reason in words).
+REVOKED = Push(
+    ("revoked",),
+    Shape(
+        "Revoked",
+        {
+            "type": "object",
+            "description": "The room whose subscription ended, and why.",
+            "properties": {"room": {"type": "integer"}, "reason": {"enum": list(REASONS)}},
+            "required": ["room", "reason"],
+        },
+    ),
+    "The subscription ended: I left the room, it was deleted, or it turned private.",
+    status=403,
+)
 
 
 class RoomScoped(Stream):

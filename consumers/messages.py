@@ -7,7 +7,8 @@ from djangochannelsrestframework.decorators import action
 from djangochannelsrestframework.observer.model_observer import Action
 
 from consumers import groups
-from consumers.membership import LEFT, RoomScoped
+from consumers.contract import Argument, Push, Shape, declare
+from consumers.membership import LEFT, REVOKED, RoomScoped
 from consumers.stream import data_arg, model_observer, object_id, parse
 from rooms import selectors, services
 from rooms.audience import Audience
@@ -21,6 +22,20 @@ from rooms.serializers import (
 
 KIND = "messages"
 
+PK = Argument("pk", "The message's id.")
+ROOM = Argument("room", "The room's id.")
+MESSAGE_GONE = Shape(
+    "MessageGone",
+    {
+        "type": "object",
+        "description": "A deleted message: its id and its room's.",
+        "properties": {"pk": {"type": "integer"}, "room": {"type": "integer"}},
+        "required": ["pk", "room"],
+    },
+)
+MESSAGE_CHANGED = Push(("create", "update"), MessageSerializer, "A message was posted or edited.")
+MESSAGE_DELETED = Push(("delete",), MESSAGE_GONE, "A message was deleted.")
+
 
 class MessageStream(RoomScoped):
     """Messages: list, retrieve, create, patch, delete, subscribe_room, unsubscribe_room."""
@@ -29,6 +44,7 @@ class MessageStream(RoomScoped):
         """The message named by ``args["pk"]``, or 404 if its room is hidden from the user."""
         return selectors.message_get_visible(user=self.user, pk=object_id(args, "pk"))
 
+    @declare(arguments=[MessagePageSerializer], reply=MessageSerializer(many=True))
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
         """A page of a room's history, oldest first (cursor: ``before`` or ``after`` an id)."""
@@ -37,11 +53,13 @@ class MessageStream(RoomScoped):
         messages = selectors.messages_page(room=room, **page)
         return MessageSerializer(messages, many=True).data, 200
 
+    @declare(arguments=[PK], reply=MessageSerializer)
     @action()
     def retrieve(self, **kwargs: Any) -> tuple[Any, int]:
         """One message."""
         return MessageSerializer(self.visible_message(kwargs)).data, 200
 
+    @declare(data=[MessageCreateSerializer], reply=MessageSerializer, status=(201, 200))
     @action()
     def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Post a message; a retry with the same client_id returns the first one (200)."""
@@ -54,6 +72,7 @@ class MessageStream(RoomScoped):
         )
         return MessageSerializer(message).data, 201 if created else 200
 
+    @declare(arguments=[PK], data=[MessageEditSerializer], reply=MessageSerializer)
     @action()
     def patch(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Edit my message's body."""
@@ -62,12 +81,16 @@ class MessageStream(RoomScoped):
         message = services.message_edit(message=message, user=self.user, body=body)
         return MessageSerializer(message).data, 200
 
+    @declare(arguments=[PK], status=204)
     @action()
     def delete(self, **kwargs: Any) -> tuple[Any, int]:
         """Delete my message."""
         services.message_delete(message=self.visible_message(kwargs), user=self.user)
         return None, 204
 
+    @declare(
+        arguments=[ROOM], status=201, pushes=[MESSAGE_CHANGED, MESSAGE_DELETED, REVOKED]
+    )
     @action()
     async def subscribe_room(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Pushes of a room's messages being created, edited and deleted."""
@@ -78,6 +101,7 @@ class MessageStream(RoomScoped):
         self.track(KIND, room.pk, request_id)
         return None, 201
 
+    @declare(arguments=[ROOM], status=204)
     @action()
     async def unsubscribe_room(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the subscription made with this request_id, and only that one."""

@@ -13,7 +13,8 @@ from djangochannelsrestframework.observer.model_observer import Action
 from rest_framework.exceptions import Throttled
 
 from consumers import groups, hub
-from consumers.membership import LEFT, RoomScoped
+from consumers.contract import Argument, Push, Shape, declare
+from consumers.membership import LEFT, REVOKED, RoomScoped
 from consumers.stream import model_observer, object_id
 from presence import selectors as presence_selectors
 from rooms import selectors, services
@@ -25,6 +26,27 @@ KIND = "presence"
 ONLINE, OFFLINE, TYPING = "create", "delete", "update"
 # A socket may say "typing" once a second; more is noise to every member (429).
 TYPING_MIN_INTERVAL = 1.0
+
+ROOM = Argument("room", "The room's id.")
+PRESENCE_CHANGE = Shape(
+    "PresenceChange",
+    {
+        "type": "object",
+        "description": "A member of the room, and whether they are typing.",
+        "properties": {
+            "room": {"type": "integer"},
+            "user": {"$ref": UserSerializer},
+            "typing": {"const": True, "description": "Only when the user is typing."},
+        },
+        "required": ["room", "user"],
+    },
+)
+PUSHES = [
+    Push((ONLINE,), PRESENCE_CHANGE, "A member came online, or joined the room while online."),
+    Push((OFFLINE,), PRESENCE_CHANGE, "A member went offline, or left the room while online."),
+    Push((TYPING,), PRESENCE_CHANGE, "A member is typing (not sent back to them)."),
+    REVOKED,
+]
 
 
 def announce(*, online: list[int], offline: list[int], **kwargs: Any) -> None:
@@ -65,6 +87,7 @@ class PresenceStream(RoomScoped):
         """The room named ``room`` in ``args``, or 404 if the user may not see it."""
         return selectors.room_get_visible(user=self.user, pk=object_id(args, "room"))
 
+    @declare(arguments=[ROOM], reply=UserSerializer(many=True))
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
         """Members of the room online now."""
@@ -72,6 +95,7 @@ class PresenceStream(RoomScoped):
         online = presence_selectors.online_only(members)
         return [UserSerializer(membership.user).data for membership in online], 200
 
+    @declare(arguments=[ROOM], status=201, pushes=PUSHES)
     @action()
     async def subscribe_room(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Pushes of members coming online (create), going offline (delete) and typing (update)."""
@@ -81,6 +105,7 @@ class PresenceStream(RoomScoped):
         self.track(KIND, room.pk, request_id)
         return None, 201
 
+    @declare(arguments=[ROOM], status=204)
     @action()
     async def unsubscribe_room(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the subscription made with this request_id, and only that one."""
@@ -90,6 +115,7 @@ class PresenceStream(RoomScoped):
         await self.leave_group_if_unused(room_id)
         return None, 204
 
+    @declare(arguments=[ROOM], status=202)
     @action()
     async def typing(self, **kwargs: Any) -> tuple[Any, int]:
         """Tell the room's other members I am typing (not stored)."""

@@ -7,6 +7,7 @@ from djangochannelsrestframework.decorators import action
 from djangochannelsrestframework.observer.model_observer import Action
 
 from consumers import groups
+from consumers.contract import Argument, Push, Shape, declare
 from consumers.membership import LEFT, RoomScoped
 from consumers.stream import data_arg, model_observer, object_id, parse
 from project.pagination import PageSerializer
@@ -21,6 +22,20 @@ from rooms.serializers import (
 
 INSTANCE = "room"
 
+PK = Argument("pk", "The room's id.")
+ROOM_GONE = Shape(
+    "RoomGone",
+    {
+        "type": "object",
+        "description": "A room deleted, or out of my sight: its id.",
+        "properties": {"pk": {"type": "integer"}},
+        "required": ["pk"],
+    },
+)
+ROOM_CREATED = Push(("create",), RoomSerializer, "A room I can see appeared in the lobby.")
+ROOM_CHANGED = Push(("update",), RoomSerializer, "A room I can see changed.")
+ROOM_DELETED = Push(("delete",), ROOM_GONE, "A room was deleted, or I can no longer see it.")
+
 
 class RoomStream(RoomScoped):
     """Rooms: list, retrieve, create, update, patch, delete, join, leave, invite, subscribe."""
@@ -33,17 +48,20 @@ class RoomStream(RoomScoped):
         """The room named ``pk`` in ``args``, or 404 if the user may not see it."""
         return selectors.room_get_visible(user=self.user, pk=object_id(args, "pk"))
 
+    @declare(arguments=[PageSerializer], reply=RoomSerializer(many=True))
     @action()
     def list(self, **kwargs: Any) -> tuple[Any, int]:
         """Public rooms and private rooms I belong to, a page at a time (``after``, ``limit``)."""
         rooms = selectors.rooms_page(user=self.user, **parse(PageSerializer, kwargs))
         return RoomSerializer(rooms, many=True).data, 200
 
+    @declare(arguments=[PK], reply=RoomSerializer)
     @action()
     def retrieve(self, **kwargs: Any) -> tuple[Any, int]:
         """One room."""
         return RoomSerializer(self.visible_room(kwargs)).data, 200
 
+    @declare(data=[RoomSerializer], reply=RoomSerializer, status=201)
     @action()
     def create(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """A new room, owned by the caller."""
@@ -51,11 +69,13 @@ class RoomStream(RoomScoped):
         room = services.room_create(owner=self.user, **fields)
         return RoomSerializer(room).data, 201
 
+    @declare(arguments=[PK], data=[RoomSerializer], reply=RoomSerializer)
     @action()
     def update(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Replace a room's name, title and privacy (owner only)."""
         return self.change(kwargs, data, partial=False)
 
+    @declare(arguments=[PK], data=[RoomSerializer(partial=True)], reply=RoomSerializer)
     @action()
     def patch(self, data: Any = None, **kwargs: Any) -> tuple[Any, int]:
         """Change some of a room's fields (owner only)."""
@@ -68,24 +88,28 @@ class RoomStream(RoomScoped):
         room = services.room_update(room=room, user=self.user, **serializer.validated_data)
         return RoomSerializer(room).data, 200
 
+    @declare(arguments=[PK], status=204)
     @action()
     def delete(self, **kwargs: Any) -> tuple[Any, int]:
         """Delete a room (owner only)."""
         services.room_delete(room=self.visible_room(kwargs), user=self.user)
         return None, 204
 
+    @declare(arguments=[PK], reply=MembershipSerializer)
     @action()
     def join(self, **kwargs: Any) -> tuple[Any, int]:
         """Join a public room."""
         membership = services.room_join(room=self.visible_room(kwargs), user=self.user)
         return MembershipSerializer(membership).data, 200
 
+    @declare(arguments=[PK], status=204)
     @action()
     def leave(self, **kwargs: Any) -> tuple[Any, int]:
         """Leave a room; its pushes stop on every socket of mine."""
         services.room_leave(room=self.visible_room(kwargs), user=self.user)
         return None, 204
 
+    @declare(arguments=[PK, RoomInviteSerializer], reply=MembershipSerializer)
     @action()
     def invite(self, **kwargs: Any) -> tuple[Any, int]:
         """Add a user to my room (owner only)."""
@@ -94,6 +118,7 @@ class RoomStream(RoomScoped):
         membership = services.room_invite(room=room, by=self.user, user=invitee)
         return MembershipSerializer(membership).data, 200
 
+    @declare(arguments=[PK, RoomInviteSerializer], status=204)
     @action()
     def remove_member(self, **kwargs: Any) -> tuple[Any, int]:
         """Remove a user from my room (owner only)."""
@@ -102,6 +127,7 @@ class RoomStream(RoomScoped):
         services.room_remove_member(room=room, by=self.user, user=user)
         return None, 204
 
+    @declare(arguments=[PK, PageSerializer], reply=MembershipSerializer(many=True))
     @action()
     def members(self, **kwargs: Any) -> tuple[Any, int]:
         """Who belongs to a room, a page at a time (``after`` a membership id, ``limit``)."""
@@ -109,6 +135,7 @@ class RoomStream(RoomScoped):
         members = selectors.members_page(room=self.visible_room(kwargs), **page)
         return MembershipSerializer(members, many=True).data, 200
 
+    @declare(arguments=[PK], status=201, pushes=[ROOM_CHANGED, ROOM_DELETED])
     @action()
     async def subscribe_instance(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Pushes of one room's updates and deletion."""
@@ -117,6 +144,7 @@ class RoomStream(RoomScoped):
         self.track(INSTANCE, room.pk, request_id)
         return None, 201
 
+    @declare(arguments=[PK], status=204)
     @action()
     async def unsubscribe_instance(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the subscription made with this request_id, and only that one."""
@@ -125,6 +153,7 @@ class RoomStream(RoomScoped):
         self.untrack(INSTANCE, pk, request_id)
         return None, 204
 
+    @declare(status=201, pushes=[ROOM_CREATED, ROOM_CHANGED, ROOM_DELETED])
     @action()
     async def subscribe_rooms(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """The lobby: pushes of every room I can see being created, changed or deleted."""
@@ -132,6 +161,7 @@ class RoomStream(RoomScoped):
         self.lobby_request_ids.add(request_id)
         return None, 201
 
+    @declare(status=204)
     @action()
     async def unsubscribe_rooms(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
         """Stop the lobby subscription made with this request_id."""

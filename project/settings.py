@@ -254,7 +254,9 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
-    "DESCRIPTION": "REST twin of Parley's WebSocket API: rooms, memberships, messages, calls.",
+    "DESCRIPTION": "REST twin of Parley's WebSocket API: rooms, memberships, messages, calls. "
+    "The socket itself (/ws/: its streams, actions, pushes, errors and close codes) is described "
+    "by an AsyncAPI 3.0 document: [/api/asyncapi.json](/api/asyncapi.json).",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from calls.api import CallViewSet
 from frontend.views import index
+from project.asyncapi import asyncapi_json
 from project.health import healthz, readyz
 from project.metrics import metrics_view
 from rooms.api import MembershipViewSet, MessageViewSet, RoomViewSet
@@ -25,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("project.auth")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/asyncapi.json", asyncapi_json, name="asyncapi"),
     # Swagger UI sets style attributes: allowed on its page only, never inline script (its own
     # start-up script is a file too, the "split" view's).
     path(

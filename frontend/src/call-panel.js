@@ -22,6 +22,7 @@ function worse(a, b) {
 export class ActiveCall {
   constructor(manager, call, role) {
     this.manager = manager;
+    /** @type {import("./protocol.js").Api} */
     this.api = manager.api;
     this.call = call;
     this.role = role;

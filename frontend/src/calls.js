@@ -18,6 +18,7 @@ const NOTICES_KEPT = 3;
 export class CallManager {
   constructor(app) {
     this.app = app;
+    /** @type {import("./protocol.js").Api} */
     this.api = app.api;
     this.me = app.me.id;
     this.calls = new Map();

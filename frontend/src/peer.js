@@ -54,7 +54,14 @@ export class PeerCall {
     timers = globalThis,
     secure = globalThis.isSecureContext !== false,
   }) {
-    Object.assign(this, { callId, role, send, iceServers, RTCPeerConnection, getUserMedia, timers, secure });
+    this.callId = callId;
+    this.role = role;
+    this.send = send;
+    this.iceServers = iceServers;
+    this.RTCPeerConnection = RTCPeerConnection;
+    this.getUserMedia = getUserMedia;
+    this.timers = timers;
+    this.secure = secure;
     this.inbox = new SignalInbox(me);
     this.handlers = new Map();
     this.chain = Promise.resolve();

@@ -12,6 +12,10 @@ const RING_ON_S = 2;
 const RING_CYCLE_S = 6;
 
 export class Ringer {
+  /**
+   * @param {{doc?: Document, timers?: any, makeAudio?: () => AudioContext, notifications?: any}}
+   *   [parts] what the page gives by default (tests give fakes)
+   */
   constructor({ doc = globalThis.document, timers = globalThis, makeAudio, notifications } = {}) {
     this.doc = doc;
     this.timers = timers;

@@ -34,6 +34,7 @@ class Store {
 
 /** The lobby: public rooms and my private rooms, live. */
 export class RoomsStore extends Store {
+  /** @param {import("./protocol.js").Api} api */
   constructor(api) {
     super();
     this.api = api;
@@ -87,6 +88,7 @@ export function mergeSamples(samples, more) {
  * sample of each party, and the whole series of the calls whose detail is open.
  */
 export class DashboardStore extends Store {
+  /** @param {import("./protocol.js").Api} api */
   constructor(api) {
     super();
     this.api = api;
