@@ -18,7 +18,14 @@ class CallSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
     caller = UserSerializer(read_only=True)
     callee = UserSerializer(read_only=True)
-    room: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(read_only=True)
+    # Said explicitly for the schemas (OpenAPI, AsyncAPI): a call may have no room, and has no
+    # end reason ("") until it ends.
+    room: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
+    end_reason = serializers.ChoiceField(
+        choices=Call.EndReason.choices, allow_blank=True, read_only=True
+    )
     duration = serializers.SerializerMethodField()
 
     class Meta:

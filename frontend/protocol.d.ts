@@ -93,9 +93,9 @@ export interface Call {
   id: number;
   caller: User;
   callee: User;
-  room: number;
+  room: number | null;
   state: CallStateEnum;
-  end_reason: EndReasonEnum;
+  end_reason: EndReasonEnum | BlankEnum;
   created_at: string;
   expires_at: string;
   answered_at: string | null;

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.settings import patched_settings
+from jsonschema import Draft7Validator
 
 from consumers.routing import ParleySocket
 from project.asyncapi import JSON_SCHEMA_SETTINGS, document, protocol
@@ -141,6 +142,57 @@ def test_error_frames_carry_every_error_status_and_the_close_codes_are_listed():
     assert doc["operations"]["errors"]["action"] == "receive"
 
 
+def frames_received_in_the_protocol_document() -> list[dict[str, Any]]:
+    """Every frame docs/protocol.md shows a client receiving (``who ← {...}``, captured from a
+    running server by docs/capture.py), as JSON."""
+    frames: list[str] = []
+    text = (ROOT / "docs" / "protocol.md").read_text()
+    for block in re.findall(r"```text\n(.*?)```", text, re.DOTALL):
+        reading = False  # a received frame, continued on the indented lines after it
+        for line in block.splitlines():
+            received = re.match(r"\S.*? ← (\{.*)$", line)
+            if received:
+                frames.append(received.group(1))
+            elif reading and line.startswith(" "):
+                frames[-1] += " " + line.strip()
+            reading = bool(received) or (reading and line.startswith(" "))
+    return [json.loads(frame) for frame in frames]
+
+
+def messages_for(doc: dict[str, Any], frame: dict[str, Any]) -> list[str]:
+    """The messages of the document a received frame may be: its action's reply or a push of
+    its stream named like its action; an error frame (``revoked`` is a push)."""
+    payload, stream = frame["payload"], frame["stream"]
+    if payload["response_status"] >= 400 and payload["action"] != "revoked":
+        return ["error"]
+    names = doc["components"]["messages"]
+    head, tail = f"{stream}.", f".{payload['action']}"
+    pushes = [name for name in names if name.startswith(head) and name.endswith(tail)]
+    return [name for name in [f"{head}{payload['action']}.reply", *pushes] if name in names]
+
+
+def errors_of(doc: dict[str, Any], name: str, frame: dict[str, Any]) -> list[str]:
+    """What in ``frame`` does not match the document's message ``name``."""
+    schema = {**doc["components"]["messages"][name]["payload"], "components": doc["components"]}
+    return [error.message for error in Draft7Validator(schema).iter_errors(frame)]
+
+
+def test_every_frame_captured_from_the_server_matches_its_message():
+    """The frames of docs/protocol.md, replies, pushes and errors, each validate against a
+    message of the document: the schemas say what the server really sends."""
+    doc = document()
+    frames = frames_received_in_the_protocol_document()
+    mismatched = []
+    for frame in frames:
+        candidates = messages_for(doc, frame)
+        problems = [errors_of(doc, name, frame) for name in candidates]
+        if not candidates or all(problems):
+            mismatched.append((frame, candidates, problems[:1]))
+
+    assert len(frames) > 250
+    assert mismatched == []
+
+
 def test_objects_have_the_schemas_of_the_openapi_document():
     """Serializers shared with the REST twin give the same component, name and schema."""
     with patched_settings(JSON_SCHEMA_SETTINGS):
@@ -184,3 +236,10 @@ def test_the_declarations_name_every_action_and_push():
         assert f"\n    {action}: {{\n      arguments:" in text.split(f"\n  {stream}: {{\n", 1)[1]
     for frame in ("export interface Envelope<", "export interface ErrorPayload", "OnPush<"):
         assert frame in text
+
+
+@pytest.mark.django_db
+def test_the_rest_documents_link_to_it(client):
+    info = client.get("/api/schema/?format=json").json()["info"]
+
+    assert "[/api/asyncapi.json](/api/asyncapi.json)" in info["description"]
