@@ -69,8 +69,9 @@ def _transition(call: Call, to: str, *, now: datetime, reason: str = "") -> Call
     else:
         call.ended_at = now
         call.end_reason = reason or FINAL_REASON.get(to, "")
-        _count_end(call)
     call.save(update_fields=["state", "answered_at", "ended_at", "end_reason"])
+    if to != State.ACCEPTED:
+        _count_end(call)
     return call
 
 

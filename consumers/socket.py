@@ -94,6 +94,7 @@ class SocketConsumer:
             await self.refuse_unauthenticated()
             return
         accepted = False
+        close_code = None  # "other" in the metrics when the loop ends without a close
         try:
             try:
                 await self.open()
@@ -118,13 +119,12 @@ class SocketConsumer:
                 if message["type"] == "websocket.receive":
                     await self.receive_frame(message.get("text"), message.get("bytes"))
                 elif message["type"] == "websocket.disconnect":
-                    metrics.child(
-                        metrics.SOCKETS_CLOSED, metrics.close_code(message.get("code"))
-                    ).inc()
+                    close_code = message.get("code")
                     break
         finally:
             if accepted:
                 metrics.SOCKETS_OPEN.dec()
+                metrics.child(metrics.SOCKETS_CLOSED, metrics.close_code(close_code)).inc()
             recorded = self.end()
         if recorded is not None:
             # Finish when the user's departure is written: whoever waits for this socket's
@@ -189,7 +189,7 @@ class SocketConsumer:
             # A bug, or a frame built to exhaust something (e.g. deep nesting): the socket and
             # its streams go on.
             logger.exception("Frame not handled")
-            await self.send_error(500, "Internal error.")
+            await self.send_error(500, "Internal error.", counted=True)
 
     def decode(self, text: str | None) -> Any:
         limit = settings.PARLEY["MAX_FRAME_BYTES"]
@@ -241,10 +241,17 @@ class SocketConsumer:
     # Frames out ---------------------------------------------------------------------------
 
     async def send_error(
-        self, status: int, error: str, stream: str | None = None, request_id: Any = None
+        self,
+        status: int,
+        error: str,
+        stream: str | None = None,
+        request_id: Any = None,
+        counted: bool = False,
     ) -> None:
-        """An error frame for a frame no stream could take."""
-        metrics.child(metrics.FRAMES_IN, "none", "none").inc()
+        """An error frame for a frame no stream could take (``counted``: its stream counted
+        it already)."""
+        if not counted:
+            metrics.child(metrics.FRAMES_IN, "none", "none").inc()
         metrics.child(metrics.ERROR_FRAMES, status).inc()
         await self.send_text(
             frames.payload_frame(

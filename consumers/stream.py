@@ -134,8 +134,9 @@ class Stream(AsyncAPIConsumer):
         delivered = metrics.child(metrics.PUSHES_DELIVERED, self.stream_name)
         sent = metrics.child(metrics.FRAMES_OUT, self.stream_name, action, "push")
         for request_id in request_ids:
-            delivered.inc()
-            sent.inc()
+            if not self.socket.closed:  # a closed socket's frames count as dropped
+                delivered.inc()
+                sent.inc()
             await self.socket.send_text(
                 frames.payload_frame(
                     self.stream_name,

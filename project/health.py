@@ -8,7 +8,9 @@ is named in a 503, so a balancer stops sending sockets to this worker until it a
 """
 
 import asyncio
+import itertools
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +21,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from project.metrics import allowed
 from project.version import PROTOCOL_VERSION
 
 
@@ -39,6 +42,11 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     )
     checks = dict(zip(names, results, strict=True))
     ready = all(check["ok"] for check in checks.values())
+    if not allowed(request):
+        # What failed is said to everyone; why (host names, users) only to the operators'
+        # addresses or token (PARLEY_METRICS_ALLOW / PARLEY_METRICS_TOKEN).
+        for check in checks.values():
+            check.pop("error", None)
     body = {
         "status": "ready" if ready else "unavailable",
         "protocol_version": PROTOCOL_VERSION,
@@ -70,12 +78,42 @@ def database_round_trip() -> None:
         cursor.fetchone()
 
 
+class Probe:
+    """One channel per event loop for every readiness check: a new channel per check would
+    leave a subscription behind in Redis each time (channels-redis drops it only when a
+    receive is cancelled). Checks take turns; each ping carries a number, so a late answer to
+    an earlier check is skipped."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.channel: str | None = None
+        self.numbers = itertools.count()
+
+    async def round_trip(self) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            raise RuntimeError("no channel layer is configured")
+        async with self.lock:
+            try:
+                if self.channel is None:
+                    self.channel = await layer.new_channel("readyz.")
+                number = next(self.numbers)
+                await layer.send(self.channel, {"type": "readyz.ping", "number": number})
+                while (await layer.receive(self.channel)).get("number") != number:
+                    pass
+            except BaseException:
+                self.channel = None  # a cancelled receive ends the channel's subscription
+                raise
+
+
+_probes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Probe]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def channel_layer_round_trip() -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        raise RuntimeError("no channel layer is configured")
-    channel = await layer.new_channel("readyz.")
-    await layer.send(channel, {"type": "readyz.ping"})
-    message = await layer.receive(channel)
-    if message.get("type") != "readyz.ping":
-        raise RuntimeError(f"the channel layer answered {message!r}")
+    loop = asyncio.get_running_loop()
+    probe = _probes.get(loop)
+    if probe is None:
+        probe = _probes[loop] = Probe()
+    await probe.round_trip()

@@ -314,7 +314,9 @@ PARLEY: dict[str, Any] = {
     "CALL_CLOCK_SECONDS": float(os.environ.get("PARLEY_CALL_CLOCK_SECONDS", "0.5")),
     "SDP_MAX_BYTES": env_int("PARLEY_SDP_MAX_BYTES", 32 * 1024),
     # /metrics answers these addresses (networks), and requests with this bearer token.
-    "METRICS_ALLOW": env_networks("PARLEY_METRICS_ALLOW", "127.0.0.1/32,::1/128"),
+    # Loopback by default in development only: behind a proxy that does not say who the client
+    # is, every request would come from loopback.
+    "METRICS_ALLOW": env_networks("PARLEY_METRICS_ALLOW", "127.0.0.1/32,::1/128" if DEBUG else ""),
     "METRICS_TOKEN": os.environ.get("PARLEY_METRICS_TOKEN", ""),
     # /readyz: how long the database and the channel layer each have to answer a round trip.
     "READY_TIMEOUT_SECONDS": float(os.environ.get("PARLEY_READY_TIMEOUT_SECONDS", "2")),

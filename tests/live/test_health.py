@@ -2,6 +2,7 @@
 channel layer answer a round trip, or the 503 names the one that does not."""
 
 import json
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -60,7 +61,14 @@ def test_a_stopped_redis_makes_the_worker_unready_naming_the_channel_layer(
     tmp_path, private_redis
 ):
     with uvicorn(tmp_path, "uvicorn", redis_url=private_redis.url) as server:
-        assert get(server.url + "/readyz")[0] == 200
+        for _ in range(30):
+            assert get(server.url + "/readyz")[0] == 200
+        # One probe channel per worker, not one per check left subscribed in Redis.
+        channels = subprocess.run(
+            ["redis-cli", "-p", str(private_redis.port), "PUBSUB", "CHANNELS", "*readyz*"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()
+        assert len(channels) <= 1, channels
         private_redis.stop()
         status, body, _ = get(server.url + "/readyz")
         assert (status, body["status"]) == (503, "unavailable")
@@ -70,6 +78,15 @@ def test_a_stopped_redis_makes_the_worker_unready_naming_the_channel_layer(
         assert get(server.url + "/healthz")[0] == 200  # the process itself is fine
         private_redis.start()
         assert get(server.url + "/readyz")[0] == 200
+
+
+def test_why_a_check_failed_is_told_to_operators_only(tmp_path):
+    nowhere = f"postgres://postgres@127.0.0.1:{free_port()}/parley"
+    outsiders = {"DATABASE_URL": nowhere, "PARLEY_METRICS_ALLOW": "10.0.0.0/8"}
+    with uvicorn(tmp_path, "uvicorn", extra_env=outsiders) as server:
+        status, body, _ = get(server.url + "/readyz")
+        assert (status, body["checks"]["database"]["ok"]) == (503, False)
+        assert "error" not in body["checks"]["database"]  # no host, port or user
 
 
 def test_an_unreachable_database_makes_the_worker_unready_naming_it(tmp_path):
