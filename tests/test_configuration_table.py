@@ -6,7 +6,8 @@ from tests.live.server import ROOT
 
 APPS = ["project", "rooms", "calls", "consumers", "presence", "frontend"]
 READ = re.compile(
-    r"""(?:env_(?:int|bool|list|choice|networks)\(|os\.environ\.get\(|os\.environ\[|os\.getenv\()\s*"""
+    r"""(?:env_(?:int|bool|list|choice|networks)\(|os\.environ\.get\(|os\.environ\[|"""
+    r"""os\.getenv\()\s*"""
     r"""["']([A-Z][A-Z0-9_]*)["']"""
 )
 
