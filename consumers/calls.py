@@ -476,9 +476,14 @@ class IceStream(SignalingStream):
         yield groups.call_signaling(call, "ice", to=user_id)
 
 
-class QualityStream(CallPartyStream):
-    """Call quality: create (report a sample), list, latest, subscribe_call,
-    subscribe_dashboard."""
+class QualityStream(SignalingStream):
+    """Call quality: create (report a sample), list, latest, subscribe_dashboard (plus
+    subscribe_call and unsubscribe_call from SignalingStream: the other party's samples)."""
+
+    serializer_class = QualitySampleSerializer
+
+    def observer(self) -> Any:
+        return self.quality_activity
 
     @declare(
         data=[CALL, QualitySampleSerializer], reply=QualitySampleSerializer, status=201
@@ -511,26 +516,6 @@ class QualityStream(CallPartyStream):
         services.dashboard_check(user=self.user)
         samples = selectors.quality_of_calls_in_progress()
         return QualitySampleSerializer(samples, many=True).data, 200
-
-    @declare(arguments=[CALL], status=201, pushes=[SAMPLE])
-    @action()
-    async def subscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
-        """Pushes of the other party's samples on this call."""
-        call = await database_sync_to_async(self.party_call)(kwargs)
-        await self.quality_activity.subscribe(
-            call=call.pk, user_id=self.user.pk, request_id=request_id
-        )
-        return None, 201
-
-    @declare(arguments=[CALL], status=204)
-    @action()
-    async def unsubscribe_call(self, request_id: Any, **kwargs: Any) -> tuple[Any, int]:
-        """Stop the subscription made with this request_id."""
-        call = object_id(kwargs, "call")
-        await self.quality_activity.unsubscribe(
-            call=call, user_id=self.user.pk, request_id=request_id
-        )
-        return None, 204
 
     @declare(status=201, pushes=[SAMPLE])
     @action()

@@ -888,7 +888,7 @@ export interface Actions {
       reply: QualitySample[];
       status: 200;
     };
-    /** Pushes of the other party's samples on this call. */
+    /** Pushes of the other party's messages on this call. */
     subscribe_call: {
       arguments: {
         /** The call's id. */
@@ -995,7 +995,7 @@ export interface Pushes {
   };
   quality: {
     subscribe_call: {
-      /** A party reported a quality sample. */
+      /** The other party sent one. */
       create: { data: QualitySample; status: 200 };
     };
     subscribe_dashboard: {

@@ -7,17 +7,11 @@
 
 import { h, replace } from "./dom.js";
 import { PeerCall } from "./peer.js";
-import { qualityWords } from "./quality.js";
+import { qualityWords, worstRating } from "./quality.js";
 import { candidateRow } from "./signaling.js";
 import { callWords, displayName, formatDuration, isFinal, otherParty } from "./words.js";
 
 const RATING_WORDS = { good: "Good connection", fair: "Fair connection", poor: "Poor connection" };
-const RATINGS = ["good", "fair", "poor"];
-
-/** The worse of two ratings (either may be missing). */
-function worse(a, b) {
-  return RATINGS[Math.max(RATINGS.indexOf(a ?? "good"), RATINGS.indexOf(b ?? "good"))];
-}
 
 export class ActiveCall {
   constructor(manager, call, role) {
@@ -128,7 +122,7 @@ export class ActiveCall {
 
   renderQuality() {
     if (this.peer.status !== "connected") return;
-    const rating = worse(this.mine?.rating, this.theirs?.rating);
+    const rating = worstRating(this.mine?.rating, this.theirs?.rating);
     this.quality.hidden = false;
     this.quality.dataset.rating = rating;
     replace(this.quality,

@@ -78,6 +78,13 @@ export class QualitySampler {
   }
 }
 
+const RATINGS = ["good", "fair", "poor"];
+
+/** The worst of Parley's ratings (a missing one counts as good). */
+export function worstRating(...ratings) {
+  return RATINGS[Math.max(0, ...ratings.map((rating) => RATINGS.indexOf(rating ?? "good")))];
+}
+
 /** Whether a sample has something Parley takes (a report needs one measure at least). */
 export function hasMeasure(sample) {
   return ["rtt_ms", "jitter_ms", "loss_percent", "bitrate_in_kbps", "bitrate_out_kbps", "frame_rate"]

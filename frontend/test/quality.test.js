@@ -74,3 +74,10 @@ test("a measure as chart columns: shared times, one column per party, gaps as nu
     [null, 55, null, null],
   ]);
 });
+
+test("the worst rating of several, a missing one counting as good", async () => {
+  const { worstRating } = await import("../src/quality.js");
+  assert.equal(worstRating("good", "poor"), "poor");
+  assert.equal(worstRating(undefined, "fair"), "fair");
+  assert.equal(worstRating(null, undefined), "good");
+});

@@ -4,11 +4,10 @@
  */
 
 import { h, replace, timeElement } from "../dom.js";
-import { qualityWords } from "../quality.js";
+import { qualityWords, worstRating } from "../quality.js";
 import { displayName, formatDuration, formatSetUp, stateWords } from "../words.js";
 import { CallChart } from "./call-chart.js";
 
-const RATINGS = ["good", "fair", "poor"];
 
 function duration(call, now) {
   if (call.duration != null) return formatDuration(call.duration);
@@ -22,7 +21,7 @@ function duration(call, now) {
 function qualityCell(call, samples) {
   const parties = [call.caller, call.callee].filter((user) => samples.has(user.id));
   if (parties.length === 0) return "—";
-  const rating = RATINGS[Math.max(...parties.map((user) => RATINGS.indexOf(samples.get(user.id).rating ?? "good")))];
+  const rating = worstRating(...parties.map((user) => samples.get(user.id).rating));
   return [
     h("span", { class: `quality-badge quality-${rating}` }, rating),
     ...parties.map((user) => h("span", { class: "quality-line", dataset: { userId: user.id } },
